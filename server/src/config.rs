@@ -1,0 +1,300 @@
+//! Command-line options (each with an `OBSLAB_` environment twin) and their
+//! validation into a [`Config`].
+//!
+//! Option-local checks live in `value_parser` functions, so clap names the
+//! flag and exits 2 by itself; the cross-field checks (min ≤ max) live in
+//! [`Config::from_args`], which reports through clap too, with the same exit
+//! status and style.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
+
+use crate::error_type::ErrorType;
+use crate::faults::{ErrorWeights, FaultProfile};
+
+/// obslab-server: an instrumented, fault-injecting demo web app.
+///
+/// Serves a small JSON API whose routes fail and stall at configurable rates,
+/// and exports Prometheus metrics (`flask_*` by default, the names of the
+/// Flask app it replaces) on /metrics. Every option has an environment twin.
+#[derive(Debug, Parser)]
+#[command(name = "obslab-server", version, about, long_about)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "OBSLAB_LISTEN",
+        default_value = "0.0.0.0:5000",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Seed of the fault RNG: the same seed and the same request sequence give
+    /// the same outcomes. Random when unset.
+    #[arg(long, env = "OBSLAB_SEED")]
+    pub seed: Option<u64>,
+
+    /// Probability that `GET /` fails with 500 home_error.
+    #[arg(long, env = "OBSLAB_HOME_ERROR_RATE", default_value = "0.05", value_parser = parse_rate)]
+    pub home_error_rate: f64,
+
+    /// Probability that `GET /health` fails with 503 health_check_failed.
+    #[arg(long, env = "OBSLAB_HEALTH_ERROR_RATE", default_value = "0.2", value_parser = parse_rate)]
+    pub health_error_rate: f64,
+
+    /// Probability that `GET /slow` waits --slow-timeout and fails with 504 timeout.
+    #[arg(long, env = "OBSLAB_SLOW_TIMEOUT_RATE", default_value = "0.3", value_parser = parse_rate)]
+    pub slow_timeout_rate: f64,
+
+    /// Shortest delay of a successful `GET /slow`.
+    #[arg(long, env = "OBSLAB_SLOW_MIN", default_value = "200ms", value_parser = parse_duration)]
+    pub slow_min: Duration,
+
+    /// Longest delay of a successful `GET /slow`.
+    #[arg(long, env = "OBSLAB_SLOW_MAX", default_value = "1500ms", value_parser = parse_duration)]
+    pub slow_max: Duration,
+
+    /// How long a timing-out `GET /slow` waits before answering 504.
+    #[arg(long, env = "OBSLAB_SLOW_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub slow_timeout: Duration,
+
+    /// Relative weights of the error types `GET /error` picks from, as
+    /// `type=weight,...` (types: validation_error, permission_error,
+    /// database_error, timeout_error; omitted types weigh 0).
+    #[arg(
+        long,
+        env = "OBSLAB_ERROR_WEIGHTS",
+        default_value = "validation_error=1,permission_error=1,database_error=1,timeout_error=1",
+        value_parser = parse_error_weights
+    )]
+    pub error_weights: ErrorWeights,
+
+    /// Prefix of the application metrics (`<namespace>_requests_total`, ...).
+    #[arg(long, env = "OBSLAB_METRICS_NAMESPACE", default_value = "flask", value_parser = parse_namespace)]
+    pub metrics_namespace: String,
+
+    /// Log format.
+    #[arg(long, env = "OBSLAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log one line per request (method, path, status, duration).
+    #[arg(long, env = "OBSLAB_ACCESS_LOG")]
+    pub access_log: bool,
+
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish
+    /// before the server exits anyway.
+    #[arg(long, env = "OBSLAB_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands; without one, the server runs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe `GET /livez` of the server at --listen (0.0.0.0 means
+    /// 127.0.0.1); exit 0 when it answers 200, 1 otherwise. For container
+    /// health checks: no shell or curl needed.
+    Healthcheck {
+        /// Give up after this long.
+        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub seed: Option<u64>,
+    pub faults: FaultProfile,
+    pub metrics_namespace: String,
+    pub log_format: LogFormat,
+    pub access_log: bool,
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Parses and validates command-line arguments, as `main` does; for tests
+    /// and embedding. Errors are clap errors (exit status 2).
+    pub fn try_parse_from<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Config::from_args(Args::try_parse_from(args)?)
+    }
+
+    /// Validates what the option parsers cannot check alone.
+    pub fn from_args(args: Args) -> Result<Config, clap::Error> {
+        if args.slow_min > args.slow_max {
+            return Err(Args::command().error(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--slow-min ({}) must not exceed --slow-max ({})",
+                    humantime::format_duration(args.slow_min),
+                    humantime::format_duration(args.slow_max)
+                ),
+            ));
+        }
+        Ok(Config {
+            listen: args.listen,
+            seed: args.seed,
+            faults: FaultProfile {
+                home_error_rate: args.home_error_rate,
+                health_error_rate: args.health_error_rate,
+                slow_timeout_rate: args.slow_timeout_rate,
+                slow_min: args.slow_min,
+                slow_max: args.slow_max,
+                slow_timeout: args.slow_timeout,
+                error_weights: args.error_weights,
+            },
+            metrics_namespace: args.metrics_namespace,
+            log_format: args.log_format,
+            access_log: args.access_log,
+            shutdown_grace: args.shutdown_grace,
+        })
+    }
+}
+
+/// A probability in [0, 1].
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.trim().parse().map_err(|_| {
+        format!("`{s}` is not a number (expected a probability between 0 and 1, e.g. 0.05)")
+    })?;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(format!(
+            "{rate} is outside [0, 1] (a probability: 0.05 means 5 %)"
+        ));
+    }
+    Ok(rate)
+}
+
+/// A duration in humantime form: `250ms`, `3s`, `1m30s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 250ms, 3s or 1m30s"))
+}
+
+/// `type=weight,...` over the four manual error types.
+pub fn parse_error_weights(s: &str) -> Result<ErrorWeights, String> {
+    let mut weights = [0.0; 4];
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}` is not of the form type=weight"))?;
+        let index = ErrorType::MANUAL
+            .iter()
+            .position(|t| t.as_str() == name.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown error type `{}`; valid: {}",
+                    name.trim(),
+                    manual_names()
+                )
+            })?;
+        let weight: f64 = weight
+            .trim()
+            .parse()
+            .ok()
+            .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+            .ok_or_else(|| format!("weight `{}` of {name} is not a number ≥ 0", weight.trim()))?;
+        weights[index] = weight;
+    }
+    ErrorWeights::new(weights).ok_or_else(|| "at least one weight must be above 0".to_string())
+}
+
+/// A Prometheus metric-name prefix.
+fn parse_namespace(s: &str) -> Result<String, String> {
+    let mut chars = s.chars();
+    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a valid metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)"
+        ))
+    }
+}
+
+fn manual_names() -> String {
+    ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_outside_the_unit_interval_are_refused() {
+        assert_eq!(parse_rate("0.05"), Ok(0.05));
+        assert_eq!(parse_rate("1"), Ok(1.0));
+        for bad in ["-0.1", "1.01", "five", "NaN", ""] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_use_humantime() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("3").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn error_weights_name_the_culprit() {
+        let w = parse_error_weights("database_error=3, timeout_error=1").unwrap();
+        assert_eq!(w.as_array(), [0.0, 0.0, 3.0, 1.0]);
+        assert!(
+            parse_error_weights("bogus=1")
+                .unwrap_err()
+                .contains("bogus")
+        );
+        assert!(
+            parse_error_weights("database_error=-1")
+                .unwrap_err()
+                .contains("database_error")
+        );
+        assert!(parse_error_weights("database_error").is_err());
+        assert!(parse_error_weights("database_error=0").is_err());
+    }
+
+    #[test]
+    fn min_above_max_is_a_usage_error_naming_both_options() {
+        let err = Config::try_parse_from(["obslab-server", "--slow-min", "2s", "--slow-max", "1s"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let text = err.to_string();
+        assert!(
+            text.contains("--slow-min") && text.contains("--slow-max"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::try_parse_from(["obslab-server"]).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:5000");
+        assert_eq!(c.faults.home_error_rate, 0.05);
+        assert_eq!(c.faults.health_error_rate, 0.2);
+        assert_eq!(c.faults.slow_timeout_rate, 0.3);
+        assert_eq!(c.faults.slow_min, Duration::from_millis(200));
+        assert_eq!(c.faults.slow_max, Duration::from_millis(1500));
+        assert_eq!(c.faults.slow_timeout, Duration::from_secs(3));
+        assert_eq!(c.metrics_namespace, "flask");
+    }
+}

@@ -1,0 +1,162 @@
+//! The closed set of routes the server knows, used both to dispatch a request
+//! and to label its metrics.
+//!
+//! Routing and labelling share this one `match`, so they cannot drift apart,
+//! and a client can never mint a new `endpoint` label value: every path the
+//! table does not know folds into [`Endpoint::Unmatched`].
+
+use warp::http;
+
+/// A route of obslab-server, named by its template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Home,
+    Health,
+    Stats,
+    Metrics,
+    Error,
+    Slow,
+    Livez,
+    Readyz,
+    /// Any path the server does not serve (answered 404).
+    Unmatched,
+}
+
+impl Endpoint {
+    /// Every endpoint, in label order; `Endpoint::ALL[e.index()] == e`.
+    pub const ALL: [Endpoint; 9] = [
+        Endpoint::Home,
+        Endpoint::Health,
+        Endpoint::Stats,
+        Endpoint::Metrics,
+        Endpoint::Error,
+        Endpoint::Slow,
+        Endpoint::Livez,
+        Endpoint::Readyz,
+        Endpoint::Unmatched,
+    ];
+
+    /// The routing decision: the endpoint a request path belongs to.
+    pub fn from_path(path: &str) -> Endpoint {
+        match path {
+            "/" => Endpoint::Home,
+            "/health" => Endpoint::Health,
+            "/stats" => Endpoint::Stats,
+            "/metrics" => Endpoint::Metrics,
+            "/error" => Endpoint::Error,
+            "/slow" => Endpoint::Slow,
+            "/livez" => Endpoint::Livez,
+            "/readyz" => Endpoint::Readyz,
+            _ => Endpoint::Unmatched,
+        }
+    }
+
+    /// The `endpoint` label value: the route template, or `unmatched`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Home => "/",
+            Endpoint::Health => "/health",
+            Endpoint::Stats => "/stats",
+            Endpoint::Metrics => "/metrics",
+            Endpoint::Error => "/error",
+            Endpoint::Slow => "/slow",
+            Endpoint::Livez => "/livez",
+            Endpoint::Readyz => "/readyz",
+            Endpoint::Unmatched => "unmatched",
+        }
+    }
+
+    /// Position in [`Endpoint::ALL`], for tables of pre-resolved handles.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The request method as a label value, clamped to a closed set so that
+/// `FOO / HTTP/1.1` cannot create a series of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodLabel {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Options,
+    Other,
+}
+
+impl MethodLabel {
+    /// Number of label values, for tables of pre-resolved handles.
+    pub const COUNT: usize = 8;
+
+    /// Clamps an HTTP method to its label.
+    pub fn from_method(method: &http::Method) -> MethodLabel {
+        match *method {
+            http::Method::GET => MethodLabel::Get,
+            http::Method::HEAD => MethodLabel::Head,
+            http::Method::POST => MethodLabel::Post,
+            http::Method::PUT => MethodLabel::Put,
+            http::Method::DELETE => MethodLabel::Delete,
+            http::Method::PATCH => MethodLabel::Patch,
+            http::Method::OPTIONS => MethodLabel::Options,
+            _ => MethodLabel::Other,
+        }
+    }
+
+    /// The `method` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodLabel::Get => "GET",
+            MethodLabel::Head => "HEAD",
+            MethodLabel::Post => "POST",
+            MethodLabel::Put => "PUT",
+            MethodLabel::Delete => "DELETE",
+            MethodLabel::Patch => "PATCH",
+            MethodLabel::Options => "OPTIONS",
+            MethodLabel::Other => "OTHER",
+        }
+    }
+
+    /// Position in tables of pre-resolved handles.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_template_routes_to_itself() {
+        for endpoint in Endpoint::ALL {
+            if endpoint != Endpoint::Unmatched {
+                assert_eq!(Endpoint::from_path(endpoint.as_str()), endpoint);
+            }
+            assert_eq!(Endpoint::ALL[endpoint.index()], endpoint);
+        }
+    }
+
+    #[test]
+    fn near_misses_are_unmatched() {
+        for path in [
+            "",
+            "/health/",
+            "/HEALTH",
+            "/slow/1",
+            "//",
+            "/metrics.json",
+            "unmatched",
+        ] {
+            assert_eq!(Endpoint::from_path(path), Endpoint::Unmatched, "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let odd = http::Method::from_bytes(b"FOO").unwrap();
+        assert_eq!(MethodLabel::from_method(&odd), MethodLabel::Other);
+        assert_eq!(MethodLabel::from_method(&http::Method::GET).as_str(), "GET");
+    }
+}

@@ -1,0 +1,214 @@
+//! One async handler per route. Each returns an [`Answer`]: the response and,
+//! for a failure, its error type, so the observation point can count it
+//! without parsing the body back. Waits use `tokio::time::sleep` only: a
+//! stalled `/slow` never parks a runtime thread.
+
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::json;
+use warp::Reply;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+use crate::error_type::{ErrorBody, ErrorType};
+use crate::faults::SlowOutcome;
+use crate::state::AppState;
+
+/// A response and, when it is an error, its type.
+#[derive(Debug)]
+pub struct Answer {
+    pub response: Response,
+    pub error: Option<ErrorType>,
+}
+
+impl Answer {
+    /// A JSON response with `status`.
+    fn json(status: StatusCode, body: &impl Serialize) -> Answer {
+        Answer {
+            response: warp::reply::with_status(warp::reply::json(body), status).into_response(),
+            error: None,
+        }
+    }
+
+    /// The JSON error body of `error`, with its status.
+    pub fn error(error: ErrorType, sentence: &str) -> Answer {
+        let body = ErrorBody {
+            error: sentence,
+            error_type: error.as_str(),
+            timestamp: now(),
+        };
+        Answer {
+            error: Some(error),
+            ..Answer::json(error.status(), &body)
+        }
+    }
+
+    fn failure(error: ErrorType) -> Answer {
+        Answer::error(error, error.sentence())
+    }
+}
+
+/// The current time in RFC 3339, to the microsecond.
+pub fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// GET / — the home page; fails with home_error at its configured rate.
+pub fn home(state: &AppState) -> Answer {
+    match state.faults.home() {
+        Ok(()) => Answer::json(
+            StatusCode::OK,
+            &Home {
+                message: "Observability TP - Flask App with Prometheus",
+                status: "running",
+                timestamp: now(),
+            },
+        ),
+        Err(error) => Answer::failure(error),
+    }
+}
+
+/// GET /health — fails with health_check_failed at its configured rate.
+pub fn health(state: &AppState) -> Answer {
+    match state.faults.health() {
+        Ok(()) => Answer::json(
+            StatusCode::OK,
+            &Health {
+                status: "healthy",
+                uptime_seconds: state.metrics.uptime_seconds(),
+                timestamp: now(),
+            },
+        ),
+        Err(error) => Answer::failure(error),
+    }
+}
+
+/// The body of `GET /`, fields in the order the Flask app wrote them.
+#[derive(Serialize)]
+struct Home {
+    message: &'static str,
+    status: &'static str,
+    timestamp: String,
+}
+
+/// The body of a healthy `GET /health`.
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    uptime_seconds: f64,
+    timestamp: String,
+}
+
+/// The body of `GET /stats`: the seed README's fields.
+#[derive(Serialize)]
+struct Stats {
+    uptime_seconds: f64,
+    total_requests: u64,
+    error_count: u64,
+    error_rate: f64,
+    timestamp: String,
+}
+
+/// GET /stats — totals since start, from the same counters as /metrics.
+pub fn stats(state: &AppState) -> Answer {
+    let s = state.metrics.snapshot();
+    Answer::json(
+        StatusCode::OK,
+        &Stats {
+            uptime_seconds: s.uptime_seconds,
+            total_requests: s.total_requests,
+            error_count: s.error_count,
+            error_rate: s.error_rate,
+            timestamp: now(),
+        },
+    )
+}
+
+/// GET /metrics — the Prometheus text exposition.
+pub fn metrics(state: &AppState) -> Answer {
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(prometheus::TEXT_FORMAT),
+    );
+    Answer {
+        response,
+        error: None,
+    }
+}
+
+/// GET /error?type=TYPE — always fails: with TYPE when given, else with a
+/// type drawn by the configured weights. An unknown TYPE is the client's
+/// mistake: 400 validation_error listing the valid types.
+pub fn error(state: &AppState, requested: Option<&str>) -> Answer {
+    let Some(name) = requested else {
+        return Answer::failure(state.faults.manual_error());
+    };
+    match ErrorType::MANUAL.into_iter().find(|t| t.as_str() == name) {
+        Some(error) => Answer::failure(error),
+        None => Answer::error(
+            ErrorType::ValidationError,
+            &format!(
+                "unknown error type `{name}`; valid types: {}",
+                ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
+            ),
+        ),
+    }
+}
+
+/// GET /slow — sleeps a random delay, then 200; at its configured rate waits
+/// the timeout instead, then fails with 504 timeout.
+pub async fn slow(state: &AppState) -> Answer {
+    match state.faults.slow() {
+        SlowOutcome::Complete(delay) => {
+            tokio::time::sleep(delay).await;
+            Answer::json(
+                StatusCode::OK,
+                &json!({
+                    "message": "Slow request completed",
+                    "delay_seconds": round_ms(delay),
+                    "timestamp": now(),
+                }),
+            )
+        }
+        SlowOutcome::TimeOut(timeout) => {
+            tokio::time::sleep(timeout).await;
+            Answer::error(
+                ErrorType::Timeout,
+                &format!(
+                    "The slow request timed out after {}",
+                    humantime::format_duration(timeout)
+                ),
+            )
+        }
+    }
+}
+
+/// GET /livez — 200 while the process serves.
+pub fn livez() -> Answer {
+    Answer::json(
+        StatusCode::OK,
+        &json!({"status": "alive", "timestamp": now()}),
+    )
+}
+
+/// GET /readyz — 200 while serving, 503 once shutdown has begun.
+pub fn readyz(state: &AppState) -> Answer {
+    if state.is_draining() {
+        Answer::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "draining", "timestamp": now()}),
+        )
+    } else {
+        Answer::json(
+            StatusCode::OK,
+            &json!({"status": "ready", "timestamp": now()}),
+        )
+    }
+}
+
+fn round_ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,47 @@
+//! obslab-server: an instrumented, fault-injecting demo web app.
+//!
+//! [`run`] serves the app on a listener until a shutdown future resolves,
+//! then drains. `main` only parses options and sets up logging, so tests drive
+//! the real server in-process on `127.0.0.1:0`.
+
+pub mod config;
+pub mod endpoint;
+pub mod error_type;
+pub mod faults;
+pub mod handlers;
+pub mod healthcheck;
+pub mod metrics;
+pub mod routes;
+pub mod shutdown;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::{Args, Config};
+pub use state::AppState;
+
+/// Serves the app on `listener` until `shutdown` resolves; then `/readyz`
+/// turns 503, the listener closes, and in-flight requests get up to
+/// `config.shutdown_grace` to finish.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = Arc::new(AppState::new(&config)?);
+    let (signal, draining) = shutdown::draining(state.clone(), shutdown);
+    let server = warp::serve(routes::app(state))
+        .incoming(listener)
+        .graceful(signal)
+        .run();
+    tokio::pin!(server);
+    tokio::select! {
+        () = &mut server => return Ok(()),
+        _ = draining => {}
+    }
+    shutdown::drain(server, config.shutdown_grace).await;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The obslab-server binary: parse options, set up logging, serve.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use obslab_server::config::{Args, Command, Config, LogFormat};
+use obslab_server::{healthcheck, shutdown};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(Command::Healthcheck { timeout }) = args.command {
+        return match healthcheck::probe(args.listen, timeout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("unhealthy: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config = Config::from_args(args).unwrap_or_else(|e| e.exit());
+    init_logging(config.log_format);
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--listen)", config.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        version = env!("CARGO_PKG_VERSION"),
+        "obslab-server ready"
+    );
+    obslab_server::run(config, listener, shutdown::signal()).await
+}
+
+/// Logs to stderr; `RUST_LOG` refines the level (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

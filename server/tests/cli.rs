@@ -1,0 +1,108 @@
+//! The binary's command line: usage errors exit 2 naming the option, --help
+//! documents defaults and environment twins, the healthcheck exits 0/1.
+
+use std::process::{Command, Output};
+
+use crate::util::TestServer;
+
+fn server(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_obslab-server"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn assert_usage_error(out: &Output, names: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for name in names {
+        assert!(stderr.contains(name), "`{name}` not named in: {stderr}");
+    }
+}
+
+#[test]
+fn invalid_options_exit_2_naming_the_option() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--home-error-rate", "1.5"], &["--home-error-rate", "1.5"]),
+        (&["--health-error-rate=-0.1"], &["--health-error-rate"]),
+        (
+            &["--slow-timeout-rate", "lots"],
+            &["--slow-timeout-rate", "lots"],
+        ),
+        (
+            &["--slow-min", "2s", "--slow-max", "1s"],
+            &["--slow-min", "--slow-max"],
+        ),
+        (&["--slow-timeout", "abc"], &["--slow-timeout", "abc"]),
+        (&["--shutdown-grace", "5"], &["--shutdown-grace"]),
+        (
+            &["--error-weights", "bogus=1"],
+            &["--error-weights", "bogus"],
+        ),
+        (&["--metrics-namespace", "9lives"], &["--metrics-namespace"]),
+        (&["--listen", "nowhere"], &["--listen"]),
+        (&["--log-format", "xml"], &["--log-format"]),
+    ];
+    for (args, names) in cases {
+        assert_usage_error(&server(args, &[]), names);
+    }
+}
+
+#[test]
+fn environment_twins_are_validated_like_flags() {
+    let out = server(&[], &[("OBSLAB_SLOW_MAX", "soon")]);
+    assert_usage_error(&out, &["--slow-max", "soon"]);
+    let out = server(&[], &[("OBSLAB_SLOW_MIN", "2s"), ("OBSLAB_SLOW_MAX", "1s")]);
+    assert_usage_error(&out, &["--slow-min"]);
+}
+
+#[test]
+fn help_documents_defaults_and_environment_twins() {
+    let out = server(&["--help"], &[]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "--listen",
+        "OBSLAB_LISTEN",
+        "0.0.0.0:5000",
+        "--slow-max",
+        "OBSLAB_SLOW_MAX",
+        "1500ms",
+        "--metrics-namespace",
+        "flask",
+        "--shutdown-grace",
+        "healthcheck",
+    ] {
+        assert!(
+            help.contains(expected),
+            "`{expected}` missing from --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_busy_port_is_a_clear_runtime_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = server(&["--listen", &addr], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+}
+
+#[tokio::test]
+async fn healthcheck_exits_0_when_live_and_1_when_not() {
+    let server_under_test = TestServer::start(&[]).await;
+    let addr = server_under_test.addr.to_string();
+    let live =
+        tokio::task::spawn_blocking(move || server(&["healthcheck", "--listen", &addr], &[]));
+    assert_eq!(live.await.unwrap().status.code(), Some(0));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = server(&["healthcheck", "--listen", &closed.to_string()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unhealthy"));
+}

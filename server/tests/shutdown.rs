@@ -1,0 +1,114 @@
+//! Graceful shutdown: in-flight requests finish, new connections are refused,
+//! the grace period bounds the wait, and the binary exits 0 on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{TestServer, wait_in_flight};
+
+#[tokio::test]
+async fn in_flight_requests_finish_and_new_connections_are_refused() {
+    let mut server = TestServer::start(&[
+        "--slow-timeout-rate=0",
+        "--slow-min=600ms",
+        "--slow-max=600ms",
+    ])
+    .await;
+    let slow = tokio::spawn(server.client.get(server.url("/slow")).send());
+    wait_in_flight(&server.url(""), &reqwest::Client::new(), 1.0).await;
+
+    server.begin_shutdown();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(server.addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the listener stayed open while draining"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !slow.is_finished(),
+        "the slow request was still in flight when the listener closed"
+    );
+
+    let response = slow
+        .await
+        .unwrap()
+        .expect("the in-flight /slow got its answer");
+    assert_eq!(response.status(), 200);
+    server
+        .handle
+        .await
+        .unwrap()
+        .expect("run() returns Ok after draining");
+}
+
+#[tokio::test]
+async fn the_grace_period_bounds_the_drain() {
+    let mut server = TestServer::start(&[
+        "--slow-timeout-rate=0",
+        "--slow-min=60s",
+        "--slow-max=60s",
+        "--shutdown-grace=50ms",
+    ])
+    .await;
+    let slow = tokio::spawn(server.client.get(server.url("/slow")).send());
+    wait_in_flight(&server.url(""), &reqwest::Client::new(), 1.0).await;
+    server.begin_shutdown();
+    // A hang guard, far beyond the 50 ms grace and far below the 60 s sleep.
+    let ended = tokio::time::timeout(Duration::from_secs(20), server.handle).await;
+    ended
+        .expect("run() returned once the grace elapsed")
+        .unwrap()
+        .unwrap();
+    assert!(
+        !slow.is_finished(),
+        "run() returned while the request was still sleeping"
+    );
+    slow.abort();
+}
+
+#[test]
+fn the_binary_drains_and_exits_0_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
+        .args([
+            "--listen=127.0.0.1:0",
+            "--log-format=json",
+            "--slow-timeout-rate=0",
+        ])
+        .args(["--slow-min=700ms", "--slow-max=700ms"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = logs
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+            (v["fields"]["message"] == "obslab-server ready")
+                .then(|| v["fields"]["listen"].as_str().unwrap().to_string())
+        })
+        .expect("a ready line with the address");
+    let url = format!("http://{addr}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let slow = runtime.spawn(client.get(format!("{url}/slow")).send());
+    runtime.block_on(wait_in_flight(&url, &reqwest::Client::new(), 1.0));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let response = runtime
+        .block_on(slow)
+        .unwrap()
+        .expect("in-flight /slow answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let rest: Vec<String> = logs.map(Result::unwrap).collect();
+    assert!(rest.iter().any(|l| l.contains("drained")), "{rest:?}");
+}
