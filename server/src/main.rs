@@ -44,8 +44,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Logs to stderr; `RUST_LOG` refines the level (default `info`).
+///
+/// warp reports every client that hangs up mid-request as an ERROR
+/// (`server connection error`); load generators do that by the thousand, so
+/// those lines are silenced unless `RUST_LOG` names warp itself.
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    let mut filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    if !directives.contains("warp") {
+        filter = filter.add_directive("warp::server=off".parse().expect("valid directive"));
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
