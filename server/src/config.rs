@@ -12,7 +12,8 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 
 use crate::error_type::ErrorType;
-use crate::faults::{ErrorWeights, FaultProfile};
+use crate::faults::{ErrorWeights, FaultProfile, RouteFaults};
+use crate::scenario::Scenario;
 
 /// obslab-server: an instrumented, fault-injecting demo web app.
 ///
@@ -88,8 +89,38 @@ pub struct Args {
     #[arg(long, env = "OBSLAB_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Bearer token that opens the admin API under /admin/ (change faults at
+    /// runtime, run scenarios). The API is off when unset.
+    #[arg(long, env = "OBSLAB_ADMIN_TOKEN", hide_env_values = true, value_parser = parse_token)]
+    pub admin_token: Option<AdminToken>,
+
+    /// Scenario file (YAML) to run from start: a timeline of fault changes.
+    #[arg(long, env = "OBSLAB_SCENARIO")]
+    pub scenario: Option<std::path::PathBuf>,
+
+    /// Play scenarios this many times faster (for rehearsals and tests).
+    #[arg(long, env = "OBSLAB_SCENARIO_SPEED", default_value = "1", value_parser = parse_speed)]
+    pub scenario_speed: f64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The admin API's bearer token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// The token's bytes, for a constant-time comparison.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
 }
 
 /// Subcommands; without one, the server runs.
@@ -124,6 +155,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub access_log: bool,
     pub shutdown_grace: Duration,
+    pub admin_token: Option<AdminToken>,
+    pub scenario: Option<Scenario>,
+    pub scenario_speed: f64,
 }
 
 impl Config {
@@ -149,22 +183,48 @@ impl Config {
                 ),
             ));
         }
+        let instant = |error_rate| RouteFaults {
+            error_rate,
+            delay_min: Duration::ZERO,
+            delay_max: Duration::ZERO,
+        };
+        let faults = FaultProfile {
+            home: instant(args.home_error_rate),
+            health: instant(args.health_error_rate),
+            slow: RouteFaults {
+                error_rate: args.slow_timeout_rate,
+                delay_min: args.slow_min,
+                delay_max: args.slow_max,
+            },
+            slow_timeout: args.slow_timeout,
+            error_weights: args.error_weights,
+            outage: false,
+        };
+        let scenario = match &args.scenario {
+            None => None,
+            Some(path) => {
+                let invalid = |e: &dyn std::fmt::Display| {
+                    Args::command().error(
+                        ErrorKind::ValueValidation,
+                        format!("--scenario {}: {e}", path.display()),
+                    )
+                };
+                let scenario = Scenario::load(path).map_err(|e| invalid(&format!("{e:#}")))?;
+                scenario.check_faults(&faults).map_err(|e| invalid(&e))?;
+                Some(scenario)
+            }
+        };
         Ok(Config {
             listen: args.listen,
             seed: args.seed,
-            faults: FaultProfile {
-                home_error_rate: args.home_error_rate,
-                health_error_rate: args.health_error_rate,
-                slow_timeout_rate: args.slow_timeout_rate,
-                slow_min: args.slow_min,
-                slow_max: args.slow_max,
-                slow_timeout: args.slow_timeout,
-                error_weights: args.error_weights,
-            },
+            faults,
             metrics_namespace: args.metrics_namespace,
             log_format: args.log_format,
             access_log: args.access_log,
             shutdown_grace: args.shutdown_grace,
+            admin_token: args.admin_token,
+            scenario,
+            scenario_speed: args.scenario_speed,
         })
     }
 }
@@ -174,12 +234,18 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     let rate: f64 = s.trim().parse().map_err(|_| {
         format!("`{s}` is not a number (expected a probability between 0 and 1, e.g. 0.05)")
     })?;
-    if !(0.0..=1.0).contains(&rate) {
-        return Err(format!(
+    check_rate(rate)
+}
+
+/// `rate` when it is a probability in [0, 1].
+pub fn check_rate(rate: f64) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!(
             "{rate} is outside [0, 1] (a probability: 0.05 means 5 %)"
-        ));
+        ))
     }
-    Ok(rate)
 }
 
 /// A duration in humantime form: `250ms`, `3s`, `1m30s`.
@@ -214,6 +280,26 @@ pub fn parse_error_weights(s: &str) -> Result<ErrorWeights, String> {
         weights[index] = weight;
     }
     ErrorWeights::new(weights).ok_or_else(|| "at least one weight must be above 0".to_string())
+}
+
+/// A bearer token: printable ASCII, no spaces, at least 16 characters.
+fn parse_token(s: &str) -> Result<AdminToken, String> {
+    if s.len() < 16 || !s.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(
+            "the token must be at least 16 printable ASCII characters without spaces".to_string(),
+        );
+    }
+    Ok(AdminToken(s.to_string()))
+}
+
+/// A positive, finite speed-up factor.
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!(
+            "`{s}` is not a positive number (1 = real time, 10 = ten times faster)"
+        )),
+    }
 }
 
 /// A Prometheus metric-name prefix.
@@ -286,14 +372,23 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_token_never_shows_in_debug_output() {
+        let c = Config::try_parse_from(["obslab-server", "--admin-token", "s3cret-s3cret-s3cret"])
+            .unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(Config::try_parse_from(["obslab-server", "--admin-token", "short"]).is_err());
+    }
+
+    #[test]
     fn defaults_match_the_spec() {
         let c = Config::try_parse_from(["obslab-server"]).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:5000");
-        assert_eq!(c.faults.home_error_rate, 0.05);
-        assert_eq!(c.faults.health_error_rate, 0.2);
-        assert_eq!(c.faults.slow_timeout_rate, 0.3);
-        assert_eq!(c.faults.slow_min, Duration::from_millis(200));
-        assert_eq!(c.faults.slow_max, Duration::from_millis(1500));
+        assert_eq!(c.faults.home.error_rate, 0.05);
+        assert_eq!(c.faults.health.error_rate, 0.2);
+        assert_eq!(c.faults.slow.error_rate, 0.3);
+        assert_eq!(c.faults.slow.delay_min, Duration::from_millis(200));
+        assert_eq!(c.faults.slow.delay_max, Duration::from_millis(1500));
+        assert!(c.admin_token.is_none(), "the admin API is off by default");
         assert_eq!(c.faults.slow_timeout, Duration::from_secs(3));
         assert_eq!(c.metrics_namespace, "flask");
     }

@@ -18,13 +18,19 @@ pub enum Endpoint {
     Slow,
     Livez,
     Readyz,
+    /// The fault profile in force (admin API).
+    AdminFaults,
+    /// Back to the configured fault profile (admin API).
+    AdminFaultsReset,
+    /// The scenario being played (admin API).
+    AdminScenario,
     /// Any path the server does not serve (answered 404).
     Unmatched,
 }
 
 impl Endpoint {
     /// Every endpoint, in label order; `Endpoint::ALL[e.index()] == e`.
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::Home,
         Endpoint::Health,
         Endpoint::Stats,
@@ -33,6 +39,9 @@ impl Endpoint {
         Endpoint::Slow,
         Endpoint::Livez,
         Endpoint::Readyz,
+        Endpoint::AdminFaults,
+        Endpoint::AdminFaultsReset,
+        Endpoint::AdminScenario,
         Endpoint::Unmatched,
     ];
 
@@ -47,6 +56,9 @@ impl Endpoint {
             "/slow" => Endpoint::Slow,
             "/livez" => Endpoint::Livez,
             "/readyz" => Endpoint::Readyz,
+            "/admin/faults" => Endpoint::AdminFaults,
+            "/admin/faults/reset" => Endpoint::AdminFaultsReset,
+            "/admin/scenario" => Endpoint::AdminScenario,
             _ => Endpoint::Unmatched,
         }
     }
@@ -62,6 +74,9 @@ impl Endpoint {
             Endpoint::Slow => "/slow",
             Endpoint::Livez => "/livez",
             Endpoint::Readyz => "/readyz",
+            Endpoint::AdminFaults => "/admin/faults",
+            Endpoint::AdminFaultsReset => "/admin/faults/reset",
+            Endpoint::AdminScenario => "/admin/scenario",
             Endpoint::Unmatched => "unmatched",
         }
     }
@@ -69,6 +84,29 @@ impl Endpoint {
     /// Position in [`Endpoint::ALL`], for tables of pre-resolved handles.
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether this is a route of the admin API.
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Endpoint::AdminFaults | Endpoint::AdminFaultsReset | Endpoint::AdminScenario
+        )
+    }
+
+    /// The methods the route answers, as an `Allow` header value.
+    pub fn allow(self) -> &'static str {
+        match self {
+            Endpoint::AdminFaults => "GET, PATCH",
+            Endpoint::AdminFaultsReset => "POST",
+            Endpoint::AdminScenario => "GET, POST, DELETE",
+            _ => "GET, HEAD",
+        }
+    }
+
+    /// Whether the route answers `method`.
+    pub fn allows(self, method: &http::Method) -> bool {
+        self.allow().split(", ").any(|m| m == method.as_str())
     }
 }
 

@@ -18,11 +18,15 @@ pub enum ErrorType {
     Timeout,
     NotFound,
     MethodNotAllowed,
+    /// An admin request without the right bearer token.
+    Unauthorized,
+    /// A simulated total outage (admin API or scenario).
+    Outage,
 }
 
 impl ErrorType {
     /// Every error type; all are exported at 0 from the first scrape.
-    pub const ALL: [ErrorType; 9] = [
+    pub const ALL: [ErrorType; 11] = [
         ErrorType::HomeError,
         ErrorType::HealthCheckFailed,
         ErrorType::ValidationError,
@@ -32,6 +36,8 @@ impl ErrorType {
         ErrorType::Timeout,
         ErrorType::NotFound,
         ErrorType::MethodNotAllowed,
+        ErrorType::Unauthorized,
+        ErrorType::Outage,
     ];
 
     /// The four types `GET /error` chooses from.
@@ -54,6 +60,8 @@ impl ErrorType {
             ErrorType::Timeout => "timeout",
             ErrorType::NotFound => "not_found",
             ErrorType::MethodNotAllowed => "method_not_allowed",
+            ErrorType::Unauthorized => "unauthorized",
+            ErrorType::Outage => "outage",
         }
     }
 
@@ -66,12 +74,13 @@ impl ErrorType {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorType::HomeError | ErrorType::DatabaseError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorType::HealthCheckFailed => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::HealthCheckFailed | ErrorType::Outage => StatusCode::SERVICE_UNAVAILABLE,
             ErrorType::ValidationError => StatusCode::BAD_REQUEST,
             ErrorType::PermissionError => StatusCode::FORBIDDEN,
             ErrorType::TimeoutError | ErrorType::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorType::NotFound => StatusCode::NOT_FOUND,
             ErrorType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorType::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -87,6 +96,8 @@ impl ErrorType {
             ErrorType::Timeout => "The slow request timed out",
             ErrorType::NotFound => "Not found",
             ErrorType::MethodNotAllowed => "Method not allowed",
+            ErrorType::Unauthorized => "A valid bearer token is required",
+            ErrorType::Outage => "Service unavailable: simulated outage",
         }
     }
 
@@ -101,6 +112,9 @@ impl ErrorType {
 pub struct ErrorBody<'a> {
     pub error: &'a str,
     pub error_type: &'static str,
+    /// The invalid field of an admin request, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'a str>,
     pub timestamp: String,
 }
 
@@ -129,6 +143,8 @@ mod tests {
             ("timeout", 504),
             ("not_found", 404),
             ("method_not_allowed", 405),
+            ("unauthorized", 401),
+            ("outage", 503),
         ];
         for (name, status) in want {
             assert_eq!(

@@ -1,11 +1,12 @@
-//! Fault injection as data: a [`FaultProfile`] says how often each route
-//! fails and how long `/slow` stalls; [`Faults`] turns it into decisions.
+//! Fault injection as data: a [`FaultProfile`] says, per faultable route, how
+//! often it fails and how long it stalls; [`Faults`] turns it into decisions.
 //!
 //! Decisions are pure functions of the profile and a per-request RNG. That RNG
 //! is seeded from `--seed` and a request sequence number, so the same seed and
 //! the same sequence of requests give the same outcomes, without a lock shared
-//! by concurrent requests. The profile sits behind an `ArcSwap` so it can be
-//! replaced while serving, and reading it costs no lock either.
+//! by concurrent requests. The profile sits behind an `ArcSwap` so the admin
+//! API and scenarios can replace it while serving, and reading it costs no
+//! lock either.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,22 +20,89 @@ use rand::{Rng, SeedableRng};
 
 use crate::error_type::ErrorType;
 
-/// How often and how each route misbehaves.
+/// The routes whose behaviour the profile controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /`: fails with home_error.
+    Home,
+    /// `GET /health`: fails with health_check_failed.
+    Health,
+    /// `GET /slow`: fails with timeout, after waiting the timeout.
+    Slow,
+}
+
+impl Route {
+    /// Every faultable route.
+    pub const ALL: [Route; 3] = [Route::Home, Route::Health, Route::Slow];
+
+    /// The route template, as in the `endpoint` label.
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Home => "/",
+            Route::Health => "/health",
+            Route::Slow => "/slow",
+        }
+    }
+
+    /// The route a template names.
+    pub fn from_path(path: &str) -> Option<Route> {
+        Route::ALL.into_iter().find(|r| r.path() == path)
+    }
+
+    /// The error type of an injected failure.
+    pub fn error_type(self) -> ErrorType {
+        match self {
+            Route::Home => ErrorType::HomeError,
+            Route::Health => ErrorType::HealthCheckFailed,
+            Route::Slow => ErrorType::Timeout,
+        }
+    }
+}
+
+/// How one route misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteFaults {
+    /// Probability of an injected failure.
+    pub error_rate: f64,
+    /// Bounds of the uniform delay before a successful answer.
+    pub delay_min: Duration,
+    pub delay_max: Duration,
+}
+
+/// How every faultable route misbehaves.
 #[derive(Debug, Clone)]
 pub struct FaultProfile {
-    /// Probability that `GET /` answers 500 home_error.
-    pub home_error_rate: f64,
-    /// Probability that `GET /health` answers 503 health_check_failed.
-    pub health_error_rate: f64,
-    /// Probability that `GET /slow` waits `slow_timeout`, then answers 504.
-    pub slow_timeout_rate: f64,
-    /// Bounds of the uniform delay of a successful `GET /slow`.
-    pub slow_min: Duration,
-    pub slow_max: Duration,
-    /// How long a timing-out `GET /slow` waits.
+    pub home: RouteFaults,
+    pub health: RouteFaults,
+    /// `error_rate` is the timeout rate; the delay is a successful call's.
+    pub slow: RouteFaults,
+    /// How long a timing-out `GET /slow` waits before its 504.
     pub slow_timeout: Duration,
     /// Weights of the error types `GET /error` picks from.
     pub error_weights: ErrorWeights,
+    /// Every route but `/admin/*` answers 503 outage, `/metrics` included,
+    /// so Prometheus sees the target down.
+    pub outage: bool,
+}
+
+impl FaultProfile {
+    /// The faults of `route`.
+    pub fn route(&self, route: Route) -> &RouteFaults {
+        match route {
+            Route::Home => &self.home,
+            Route::Health => &self.health,
+            Route::Slow => &self.slow,
+        }
+    }
+
+    /// The faults of `route`, to change.
+    pub fn route_mut(&mut self, route: Route) -> &mut RouteFaults {
+        match route {
+            Route::Home => &mut self.home,
+            Route::Health => &mut self.health,
+            Route::Slow => &mut self.slow,
+        }
+    }
 }
 
 /// Weights over [`ErrorType::MANUAL`], at least one above zero.
@@ -57,13 +125,13 @@ impl ErrorWeights {
     }
 }
 
-/// What happens to one `GET /slow`.
+/// What happens to one request of a faultable route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlowOutcome {
-    /// Sleep this long, then answer 200.
-    Complete(Duration),
-    /// Sleep this long (the timeout), then answer 504 timeout.
-    TimeOut(Duration),
+pub struct Decision {
+    /// How long to wait before answering.
+    pub delay: Duration,
+    /// The injected failure, if any.
+    pub error: Option<ErrorType>,
 }
 
 /// The fault decisions of a running server.
@@ -94,27 +162,33 @@ impl Faults {
         self.profile.store(Arc::new(profile));
     }
 
-    /// `GET /`: fail with home_error at the configured rate.
-    pub fn home(&self) -> Result<(), ErrorType> {
-        let rate = self.profile.load().home_error_rate;
-        fail_with(self.rng().random_bool(rate), ErrorType::HomeError)
+    /// Whether a total outage is being simulated.
+    pub fn outage(&self) -> bool {
+        self.profile.load().outage
     }
 
-    /// `GET /health`: fail with health_check_failed at the configured rate.
-    pub fn health(&self) -> Result<(), ErrorType> {
-        let rate = self.profile.load().health_error_rate;
-        fail_with(self.rng().random_bool(rate), ErrorType::HealthCheckFailed)
-    }
-
-    /// `GET /slow`: time out at the configured rate, else a uniform delay.
-    pub fn slow(&self) -> SlowOutcome {
+    /// Fails at the route's rate, else waits a uniform delay. A failing
+    /// `/slow` waits the timeout; the other routes fail at once.
+    pub fn decide(&self, route: Route) -> Decision {
         let profile = self.profile.load();
+        let faults = profile.route(route);
         let mut rng = self.rng();
-        if rng.random_bool(profile.slow_timeout_rate) {
-            SlowOutcome::TimeOut(profile.slow_timeout)
-        } else {
-            SlowOutcome::Complete(rng.random_range(profile.slow_min..=profile.slow_max))
+        if rng.random_bool(faults.error_rate) {
+            let delay = match route {
+                Route::Slow => profile.slow_timeout,
+                Route::Home | Route::Health => Duration::ZERO,
+            };
+            return Decision {
+                delay,
+                error: Some(route.error_type()),
+            };
         }
+        let delay = if faults.delay_max.is_zero() {
+            Duration::ZERO
+        } else {
+            rng.random_range(faults.delay_min..=faults.delay_max)
+        };
+        Decision { delay, error: None }
     }
 
     /// `GET /error`: one of the four manual types, by weight.
@@ -133,23 +207,31 @@ impl Faults {
     }
 }
 
-fn fail_with(failed: bool, error: ErrorType) -> Result<(), ErrorType> {
-    if failed { Err(error) } else { Ok(()) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
     fn profile() -> FaultProfile {
+        let instant = |error_rate| RouteFaults {
+            error_rate,
+            delay_min: Duration::ZERO,
+            delay_max: Duration::ZERO,
+        };
         FaultProfile {
-            home_error_rate: 0.05,
-            health_error_rate: 0.2,
-            slow_timeout_rate: 0.3,
-            slow_min: Duration::from_millis(200),
-            slow_max: Duration::from_millis(1500),
+            home: instant(0.05),
+            health: instant(0.2),
+            slow: RouteFaults {
+                error_rate: 0.3,
+                delay_min: ms(200),
+                delay_max: ms(1500),
+            },
             slow_timeout: Duration::from_secs(3),
             error_weights: ErrorWeights::new([1.0; 4]).unwrap(),
+            outage: false,
         }
     }
 
@@ -165,28 +247,31 @@ mod tests {
         );
     }
 
+    fn failures(faults: &Faults, route: Route, n: usize) -> usize {
+        (0..n)
+            .filter(|_| faults.decide(route).error.is_some())
+            .count()
+    }
+
     #[test]
     fn rates_hold_within_binomial_bounds() {
         let faults = Faults::new(profile(), 42);
         let n = 20_000;
-        assert_binomial((0..n).filter(|_| faults.home().is_err()).count(), n, 0.05);
-        assert_binomial((0..n).filter(|_| faults.health().is_err()).count(), n, 0.2);
-        let timeouts = (0..n)
-            .filter(|_| matches!(faults.slow(), SlowOutcome::TimeOut(_)))
-            .count();
-        assert_binomial(timeouts, n, 0.3);
+        assert_binomial(failures(&faults, Route::Home, n), n, 0.05);
+        assert_binomial(failures(&faults, Route::Health, n), n, 0.2);
+        assert_binomial(failures(&faults, Route::Slow, n), n, 0.3);
     }
 
     #[test]
-    fn slow_delays_stay_within_bounds() {
+    fn delays_stay_within_bounds_and_timeouts_wait_the_timeout() {
         let faults = Faults::new(profile(), 1);
         for _ in 0..5_000 {
-            match faults.slow() {
-                SlowOutcome::Complete(d) => {
-                    assert!((Duration::from_millis(200)..=Duration::from_millis(1500)).contains(&d))
-                }
-                SlowOutcome::TimeOut(d) => assert_eq!(d, Duration::from_secs(3)),
+            let d = faults.decide(Route::Slow);
+            match d.error {
+                None => assert!((ms(200)..=ms(1500)).contains(&d.delay), "{d:?}"),
+                Some(e) => assert_eq!((e, d.delay), (ErrorType::Timeout, Duration::from_secs(3))),
             }
+            assert_eq!(faults.decide(Route::Home).delay, Duration::ZERO);
         }
     }
 
@@ -195,7 +280,7 @@ mod tests {
         let run = |seed| {
             let faults = Faults::new(profile(), seed);
             (0..500)
-                .map(|_| faults.health().is_err())
+                .map(|_| faults.decide(Route::Health))
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
@@ -221,9 +306,23 @@ mod tests {
     #[test]
     fn a_new_profile_takes_effect_at_once() {
         let faults = Faults::new(profile(), 5);
-        let mut always = profile();
-        always.home_error_rate = 1.0;
-        faults.set_profile(always);
-        assert!((0..100).all(|_| faults.home().is_err()));
+        let mut changed = profile();
+        changed.home.error_rate = 1.0;
+        changed.health.delay_min = ms(40);
+        changed.health.delay_max = ms(40);
+        faults.set_profile(changed);
+        assert_eq!(failures(&faults, Route::Home, 100), 100);
+        let healthy = (0..100)
+            .map(|_| faults.decide(Route::Health))
+            .filter(|d| d.error.is_none());
+        assert!(healthy.map(|d| d.delay).all(|delay| delay == ms(40)));
+    }
+
+    #[test]
+    fn routes_round_trip_through_their_paths() {
+        for route in Route::ALL {
+            assert_eq!(Route::from_path(route.path()), Some(route));
+        }
+        assert_eq!(Route::from_path("/stats"), None);
     }
 }

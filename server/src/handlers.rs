@@ -13,7 +13,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 use crate::error_type::{ErrorBody, ErrorType};
-use crate::faults::SlowOutcome;
+use crate::faults::{Decision, Route};
 use crate::state::AppState;
 
 /// A response and, when it is an error, its type.
@@ -37,6 +37,7 @@ impl Answer {
         let body = ErrorBody {
             error: sentence,
             error_type: error.as_str(),
+            field: None,
             timestamp: now(),
         };
         Answer {
@@ -55,34 +56,42 @@ pub fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// GET / — the home page; fails with home_error at its configured rate.
-pub fn home(state: &AppState) -> Answer {
-    match state.faults.home() {
-        Ok(()) => Answer::json(
-            StatusCode::OK,
-            &Home {
-                message: "Observability TP - Flask App with Prometheus",
-                status: "running",
-                timestamp: now(),
-            },
-        ),
-        Err(error) => Answer::failure(error),
+/// Waits the decided delay; the injected failure, if any, as an answer.
+async fn injected(decision: Decision) -> Option<Answer> {
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
     }
+    decision.error.map(Answer::failure)
+}
+
+/// GET / — the home page; fails with home_error at its configured rate.
+pub async fn home(state: &AppState) -> Answer {
+    if let Some(failure) = injected(state.faults.decide(Route::Home)).await {
+        return failure;
+    }
+    Answer::json(
+        StatusCode::OK,
+        &Home {
+            message: "Observability TP - Flask App with Prometheus",
+            status: "running",
+            timestamp: now(),
+        },
+    )
 }
 
 /// GET /health — fails with health_check_failed at its configured rate.
-pub fn health(state: &AppState) -> Answer {
-    match state.faults.health() {
-        Ok(()) => Answer::json(
-            StatusCode::OK,
-            &Health {
-                status: "healthy",
-                uptime_seconds: state.metrics.uptime_seconds(),
-                timestamp: now(),
-            },
-        ),
-        Err(error) => Answer::failure(error),
+pub async fn health(state: &AppState) -> Answer {
+    if let Some(failure) = injected(state.faults.decide(Route::Health)).await {
+        return failure;
     }
+    Answer::json(
+        StatusCode::OK,
+        &Health {
+            status: "healthy",
+            uptime_seconds: state.metrics.uptime_seconds(),
+            timestamp: now(),
+        },
+    )
 }
 
 /// The body of `GET /`, fields in the order the Flask app wrote them.
@@ -161,29 +170,23 @@ pub fn error(state: &AppState, requested: Option<&str>) -> Answer {
 /// GET /slow — sleeps a random delay, then 200; at its configured rate waits
 /// the timeout instead, then fails with 504 timeout.
 pub async fn slow(state: &AppState) -> Answer {
-    match state.faults.slow() {
-        SlowOutcome::Complete(delay) => {
-            tokio::time::sleep(delay).await;
-            Answer::json(
-                StatusCode::OK,
-                &json!({
-                    "message": "Slow request completed",
-                    "delay_seconds": round_ms(delay),
-                    "timestamp": now(),
-                }),
-            )
-        }
-        SlowOutcome::TimeOut(timeout) => {
-            tokio::time::sleep(timeout).await;
-            Answer::error(
-                ErrorType::Timeout,
-                &format!(
-                    "The slow request timed out after {}",
-                    humantime::format_duration(timeout)
-                ),
-            )
-        }
+    let decision = state.faults.decide(Route::Slow);
+    tokio::time::sleep(decision.delay).await;
+    if decision.error.is_some() {
+        let sentence = format!(
+            "The slow request timed out after {}",
+            humantime::format_duration(decision.delay)
+        );
+        return Answer::error(ErrorType::Timeout, &sentence);
     }
+    Answer::json(
+        StatusCode::OK,
+        &json!({
+            "message": "Slow request completed",
+            "delay_seconds": round_ms(decision.delay),
+            "timestamp": now(),
+        }),
+    )
 }
 
 /// GET /livez — 200 while the process serves.

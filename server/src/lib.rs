@@ -4,14 +4,18 @@
 //! then drains. `main` only parses options and sets up logging, so tests drive
 //! the real server in-process on `127.0.0.1:0`.
 
+pub mod admin;
 pub mod config;
 pub mod endpoint;
 pub mod error_type;
+pub mod fault_metrics;
 pub mod faults;
 pub mod handlers;
 pub mod healthcheck;
 pub mod metrics;
+pub mod patch;
 pub mod routes;
+pub mod scenario;
 pub mod shutdown;
 pub mod state;
 
@@ -32,6 +36,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = Arc::new(AppState::new(&config)?);
+    if let Some(scenario) = config.scenario {
+        state.start_scenario(scenario);
+    }
     let (signal, draining) = shutdown::draining(state.clone(), shutdown);
     let server = warp::serve(routes::app(state))
         .incoming(listener)

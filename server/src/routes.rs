@@ -10,26 +10,27 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Instant;
 
-use warp::Filter;
+use futures_util::{Stream, StreamExt};
 use warp::http::{HeaderValue, Method, header};
 use warp::path::FullPath;
 use warp::reply::Response;
+use warp::{Buf, Filter, Rejection};
 
+use crate::admin;
 use crate::endpoint::{Endpoint, MethodLabel};
 use crate::error_type::ErrorType;
 use crate::handlers::{self, Answer};
 use crate::state::SharedState;
 
-/// The methods every route answers; the `Allow` header of a 405.
-const ALLOW: &str = "GET, HEAD";
-
 /// The whole application as a warp filter.
 pub fn app(
     state: SharedState,
-) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static {
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
     warp::method()
         .and(warp::path::full())
         .and(query())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::stream())
         .and(warp::any().map(move || state.clone()))
         .then(dispatch)
 }
@@ -41,33 +42,46 @@ fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Infallib
         .unify()
 }
 
-async fn dispatch(
+async fn dispatch<B: Buf>(
     method: Method,
     path: FullPath,
     query: HashMap<String, String>,
+    authorization: Option<String>,
+    body: impl Stream<Item = Result<B, warp::Error>> + Send,
     state: SharedState,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight();
     let endpoint = Endpoint::from_path(path.as_str());
-    let answer = if endpoint == Endpoint::Unmatched {
+    let answer = if endpoint.is_admin() {
+        match admin::refusal(&state, authorization.as_deref()) {
+            Some(refusal) => refusal,
+            None if !endpoint.allows(&method) => method_not_allowed(&method, endpoint),
+            None => match read_body(body).await {
+                Some(body) => admin::handle(&state, endpoint, &method, &body),
+                None => admin::too_large(),
+            },
+        }
+    } else if endpoint == Endpoint::Unmatched {
         Answer::error(
             ErrorType::NotFound,
             &format!("No route for {method} {}", path.as_str()),
         )
-    } else if method != Method::GET && method != Method::HEAD {
+    } else if !endpoint.allows(&method) {
         method_not_allowed(&method, endpoint)
+    } else if state.faults.outage() {
+        Answer::error(ErrorType::Outage, ErrorType::Outage.sentence())
     } else {
         match endpoint {
-            Endpoint::Home => handlers::home(&state),
-            Endpoint::Health => handlers::health(&state),
+            Endpoint::Home => handlers::home(&state).await,
+            Endpoint::Health => handlers::health(&state).await,
             Endpoint::Stats => handlers::stats(&state),
             Endpoint::Metrics => handlers::metrics(&state),
             Endpoint::Error => handlers::error(&state, query.get("type").map(String::as_str)),
             Endpoint::Slow => handlers::slow(&state).await,
             Endpoint::Livez => handlers::livez(),
             Endpoint::Readyz => handlers::readyz(&state),
-            Endpoint::Unmatched => unreachable!("answered 404 above"),
+            _ => unreachable!("admin and unmatched endpoints are answered above"),
         }
     };
     let status = answer.response.status();
@@ -92,17 +106,38 @@ async fn dispatch(
     answer.response
 }
 
+/// The request body, or `None` when it is over the admin API's limit or
+/// cannot be read.
+async fn read_body<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>) -> Option<Vec<u8>> {
+    let mut body = std::pin::pin!(body);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.ok()?;
+        if bytes.len() + chunk.remaining() > admin::BODY_LIMIT {
+            return None;
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            bytes.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Some(bytes)
+}
+
 fn method_not_allowed(method: &Method, endpoint: Endpoint) -> Answer {
+    let allow = endpoint.allow();
     let mut answer = Answer::error(
         ErrorType::MethodNotAllowed,
         &format!(
-            "Method {method} is not allowed on {}; allowed: {ALLOW}",
+            "Method {method} is not allowed on {}; allowed: {allow}",
             endpoint.as_str()
         ),
     );
     answer
         .response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     answer
 }

@@ -43,10 +43,31 @@ fn invalid_options_exit_2_naming_the_option() {
         (&["--metrics-namespace", "9lives"], &["--metrics-namespace"]),
         (&["--listen", "nowhere"], &["--listen"]),
         (&["--log-format", "xml"], &["--log-format"]),
+        (
+            &["--scenario", "/nonexistent/drill.yml"],
+            &["--scenario", "/nonexistent/drill.yml"],
+        ),
+        (&["--scenario-speed", "0"], &["--scenario-speed"]),
+        (&["--admin-token", "short"], &["--admin-token"]),
     ];
     for (args, names) in cases {
         assert_usage_error(&server(args, &[]), names);
     }
+}
+
+#[test]
+fn a_scenario_with_an_invalid_fault_names_phase_and_field() {
+    let dir = std::env::temp_dir().join(format!("obslab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yml");
+    let text = "name: bad\nphases:\n  - name: p\n    duration: 1m\n    faults: { routes: { /health: { error_rate: 3 } } }\n";
+    std::fs::write(&file, text).unwrap();
+    let out = server(&["--scenario", file.to_str().unwrap()], &[]);
+    assert_usage_error(
+        &out,
+        &["--scenario", "phases[0].faults.routes./health.error_rate"],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

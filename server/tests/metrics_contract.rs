@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use crate::util::{TestServer, samples, sum};
 
-const ERROR_TYPES: [&str; 9] = [
+const ERROR_TYPES: [&str; 11] = [
     "home_error",
     "health_check_failed",
     "validation_error",
@@ -17,6 +17,8 @@ const ERROR_TYPES: [&str; 9] = [
     "timeout",
     "not_found",
     "method_not_allowed",
+    "unauthorized",
+    "outage",
 ];
 
 /// `# TYPE name type` lines as a map.

@@ -1,6 +1,7 @@
 //! Integration tests of obslab-server: the real server, in-process or as its
 //! binary, on real sockets bound to 127.0.0.1:0.
 
+mod admin;
 mod cli;
 mod faults;
 mod metrics_contract;

@@ -48,6 +48,19 @@ impl TestServer {
         (status, body)
     }
 
+    /// The fault profile in force, through the admin API (token in `admin.rs`).
+    pub async fn faults(&self) -> Value {
+        let response = self
+            .client
+            .get(self.url("/admin/faults"))
+            .bearer_auth("drill-token-0123456789")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        serde_json::from_str(&response.text().await.unwrap()).unwrap()
+    }
+
     /// `GET /metrics` as text.
     pub async fn scrape(&self) -> String {
         let response = self.client.get(self.url("/metrics")).send().await.unwrap();

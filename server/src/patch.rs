@@ -1,0 +1,276 @@
+//! The fault profile as JSON: the view `GET /admin/faults` answers, and the
+//! partial patch that `PATCH /admin/faults` and scenario phases apply.
+//!
+//! A patch is validated whole before anything changes: the first invalid
+//! field is named in the error and the profile in force stays as it was.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{check_rate, parse_duration};
+use crate::error_type::ErrorType;
+use crate::faults::{ErrorWeights, FaultProfile, Route};
+
+/// A patch that could not be applied: the field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `routes./health.error_rate`.
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Changes to a fault profile; absent fields keep their value.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    /// Per route template (`/`, `/health`, `/slow`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, RoutePatch>,
+    /// Weights of the `/error` types, by name; a patch replaces them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_weights: Option<BTreeMap<String, f64>>,
+    /// Simulate a total outage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<bool>,
+}
+
+/// Changes to one route's faults. Durations are humantime strings (`250ms`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoutePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_max: Option<String>,
+    /// `/slow` only: how long a timing-out call waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+impl ProfilePatch {
+    /// `base` with this patch applied, or the first invalid field.
+    pub fn apply(&self, base: &FaultProfile) -> Result<FaultProfile, FieldError> {
+        let mut profile = base.clone();
+        for (path, patch) in &self.routes {
+            let field = |name: &str| format!("routes.{path}.{name}");
+            let route = Route::from_path(path).ok_or_else(|| FieldError {
+                field: format!("routes.{path}"),
+                message: format!(
+                    "no faults for this route; faultable routes: {}",
+                    route_paths()
+                ),
+            })?;
+            let faults = profile.route_mut(route);
+            if let Some(rate) = patch.error_rate {
+                faults.error_rate = check_rate(rate).map_err(|message| FieldError {
+                    field: field("error_rate"),
+                    message,
+                })?;
+            }
+            if let Some(min) = &patch.delay_min {
+                faults.delay_min = duration(min, field("delay_min"))?;
+            }
+            if let Some(max) = &patch.delay_max {
+                faults.delay_max = duration(max, field("delay_max"))?;
+            }
+            if faults.delay_min > faults.delay_max {
+                return Err(FieldError {
+                    field: field("delay_min"),
+                    message: format!(
+                        "delay_min ({}) must not exceed delay_max ({})",
+                        humantime::format_duration(faults.delay_min),
+                        humantime::format_duration(faults.delay_max)
+                    ),
+                });
+            }
+            if let Some(timeout) = &patch.timeout {
+                if route != Route::Slow {
+                    return Err(FieldError {
+                        field: field("timeout"),
+                        message: "only /slow has a timeout".to_string(),
+                    });
+                }
+                profile.slow_timeout = duration(timeout, field("timeout"))?;
+            }
+        }
+        if let Some(weights) = &self.error_weights {
+            profile.error_weights = error_weights(weights)?;
+        }
+        if let Some(outage) = self.outage {
+            profile.outage = outage;
+        }
+        Ok(profile)
+    }
+}
+
+fn duration(text: &str, field: String) -> Result<Duration, FieldError> {
+    parse_duration(text).map_err(|message| FieldError { field, message })
+}
+
+fn error_weights(weights: &BTreeMap<String, f64>) -> Result<ErrorWeights, FieldError> {
+    let mut array = [0.0; 4];
+    for (name, weight) in weights {
+        let field = format!("error_weights.{name}");
+        let index = ErrorType::MANUAL
+            .iter()
+            .position(|t| t.as_str() == name)
+            .ok_or_else(|| FieldError {
+                field: field.clone(),
+                message: format!(
+                    "unknown error type; valid: {}",
+                    ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
+                ),
+            })?;
+        if !weight.is_finite() || *weight < 0.0 {
+            return Err(FieldError {
+                field,
+                message: format!("{weight} is not a weight ≥ 0"),
+            });
+        }
+        array[index] = *weight;
+    }
+    ErrorWeights::new(array).ok_or_else(|| FieldError {
+        field: "error_weights".to_string(),
+        message: "at least one weight must be above 0".to_string(),
+    })
+}
+
+fn route_paths() -> String {
+    Route::ALL.map(Route::path).join(", ")
+}
+
+/// The profile as `GET /admin/faults` shows it; the same shape as a patch.
+#[derive(Debug, Serialize)]
+pub struct ProfileView {
+    pub routes: BTreeMap<&'static str, RouteView>,
+    pub error_weights: BTreeMap<&'static str, f64>,
+    pub outage: bool,
+}
+
+/// One route's faults, durations in humantime form.
+#[derive(Debug, Serialize)]
+pub struct RouteView {
+    pub error_rate: f64,
+    pub delay_min: String,
+    pub delay_max: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+impl From<&FaultProfile> for ProfileView {
+    fn from(profile: &FaultProfile) -> ProfileView {
+        let human = |d: Duration| humantime::format_duration(d).to_string();
+        let routes = Route::ALL
+            .into_iter()
+            .map(|route| {
+                let f = profile.route(route);
+                let view = RouteView {
+                    error_rate: f.error_rate,
+                    delay_min: human(f.delay_min),
+                    delay_max: human(f.delay_max),
+                    timeout: (route == Route::Slow).then(|| human(profile.slow_timeout)),
+                };
+                (route.path(), view)
+            })
+            .collect();
+        let error_weights = ErrorType::MANUAL
+            .into_iter()
+            .zip(profile.error_weights.as_array())
+            .map(|(t, w)| (t.as_str(), w))
+            .collect();
+        ProfileView {
+            routes,
+            error_weights,
+            outage: profile.outage,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn defaults() -> FaultProfile {
+        Config::try_parse_from(["obslab-server"]).unwrap().faults
+    }
+
+    fn patch(json: &str) -> ProfilePatch {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let p = patch(
+            r#"{"routes": {"/": {"error_rate": 0.5, "delay_min": "100ms", "delay_max": "300ms"}}}"#,
+        )
+        .apply(&defaults())
+        .unwrap();
+        assert_eq!(p.home.error_rate, 0.5);
+        assert_eq!(p.home.delay_max, Duration::from_millis(300));
+        assert_eq!(p.health.error_rate, 0.2);
+        assert_eq!(p.slow_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        let cases = [
+            (
+                r#"{"routes": {"/": {"error_rate": 1.5}}}"#,
+                "routes./.error_rate",
+            ),
+            (
+                r#"{"routes": {"/stats": {"error_rate": 0.1}}}"#,
+                "routes./stats",
+            ),
+            (
+                r#"{"routes": {"/slow": {"delay_max": "soon"}}}"#,
+                "routes./slow.delay_max",
+            ),
+            (
+                r#"{"routes": {"/slow": {"delay_min": "2s"}}}"#,
+                "routes./slow.delay_min",
+            ),
+            (
+                r#"{"routes": {"/health": {"timeout": "1s"}}}"#,
+                "routes./health.timeout",
+            ),
+            (r#"{"error_weights": {"bogus": 1}}"#, "error_weights.bogus"),
+            (
+                r#"{"error_weights": {"timeout_error": 0}}"#,
+                "error_weights",
+            ),
+        ];
+        for (json, field) in cases {
+            assert_eq!(
+                patch(json).apply(&defaults()).unwrap_err().field,
+                field,
+                "{json}"
+            );
+        }
+        assert!(serde_json::from_str::<ProfilePatch>(r#"{"route": {}}"#).is_err());
+    }
+
+    #[test]
+    fn the_view_round_trips_as_a_patch() {
+        let mut changed = defaults();
+        changed.slow.delay_max = Duration::from_millis(2500);
+        changed.outage = true;
+        let view = serde_json::to_string(&ProfileView::from(&changed)).unwrap();
+        let back = patch(&view).apply(&defaults()).unwrap();
+        assert_eq!(back.slow, changed.slow);
+        assert!(back.outage);
+    }
+}

@@ -1,0 +1,260 @@
+//! Scripted incidents: a scenario is a timeline of phases, each a fault
+//! patch over the configured profile held for a while, plus the answer key
+//! (which alerts must fire, in which phase).
+//!
+//! Scenarios come from a YAML file at start (`--scenario`) or from
+//! `POST /admin/scenario`. [`play`] walks the phases with `tokio::time`
+//! sleeps; `--scenario-speed` divides every duration, for rehearsals and tests.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::fault_metrics::ChangeSource;
+use crate::faults::FaultProfile;
+use crate::patch::{FieldError, ProfilePatch};
+use crate::state::AppState;
+
+/// A drill: phases played in order, then back to the configured profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, the `scenario` label of `obslab_scenario_phase`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The answer key: the alerts this drill must trigger.
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+    pub phases: Vec<Phase>,
+}
+
+/// One step of the timeline.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub name: String,
+    /// How long the phase lasts (humantime: `90s`, `3m`).
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub duration: Duration,
+    /// Changes over the configured profile while the phase lasts; empty for
+    /// a calm phase.
+    #[serde(default)]
+    pub faults: ProfilePatch,
+}
+
+/// An entry of the answer key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The alert's name, e.g. `ObslabHighErrorRatio`.
+    pub alert: String,
+    /// The phase during which it must start firing.
+    pub phase: String,
+    /// Roughly how long after the phase starts it fires (humantime), as a
+    /// hint for students.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::config::parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path).context("cannot read the file")?;
+        Scenario::parse(&text)
+    }
+
+    /// Parses YAML (or JSON, a subset of it) and checks the timeline.
+    pub fn parse(text: &str) -> anyhow::Result<Scenario> {
+        let scenario: Scenario = serde_norway::from_str(text).context("not a valid scenario")?;
+        scenario.check_timeline()?;
+        Ok(scenario)
+    }
+
+    fn check_timeline(&self) -> anyhow::Result<()> {
+        if self.name.trim().is_empty() {
+            bail!("name: must not be empty");
+        }
+        if self.phases.is_empty() {
+            bail!("phases: at least one phase is needed");
+        }
+        let mut names = HashSet::new();
+        for (i, phase) in self.phases.iter().enumerate() {
+            if phase.duration.is_zero() {
+                bail!("phases[{i}].duration: must be above 0");
+            }
+            if !names.insert(phase.name.as_str()) {
+                bail!("phases[{i}].name: `{}` is used twice", phase.name);
+            }
+        }
+        for (i, e) in self.expect.iter().enumerate() {
+            if !names.contains(e.phase.as_str()) {
+                bail!("expect[{i}].phase: no phase is named `{}`", e.phase);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every phase's patch applies to `base`, naming the first
+    /// invalid field as `phases[i].faults.<field>`.
+    pub fn check_faults(&self, base: &FaultProfile) -> Result<(), FieldError> {
+        for (i, phase) in self.phases.iter().enumerate() {
+            phase.faults.apply(base).map_err(|e| FieldError {
+                field: format!("phases[{i}].faults.{}", e.field),
+                message: e.message,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The whole timeline's length at real speed.
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|p| p.duration).sum()
+    }
+}
+
+/// A scenario being played.
+#[derive(Debug)]
+pub struct Playing {
+    pub scenario: Arc<Scenario>,
+    pub started: Instant,
+    pub started_at: String,
+    pub speed: f64,
+    /// Index of the phase being played; `phases.len()` once finished.
+    pub phase: Arc<AtomicUsize>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// `GET /admin/scenario`'s answer.
+#[derive(Debug, Serialize)]
+pub struct Status<'a> {
+    pub running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<&'a Scenario>,
+}
+
+impl Playing {
+    /// What is being played, for the admin API.
+    pub fn status(&self) -> Status<'_> {
+        let index = self.phase.load(Ordering::Relaxed);
+        Status {
+            running: !self.task.is_finished(),
+            name: Some(&self.scenario.name),
+            phase: self.scenario.phases.get(index).map(|p| p.name.as_str()),
+            phase_index: Some(index),
+            started_at: Some(&self.started_at),
+            elapsed_seconds: Some(self.started.elapsed().as_secs_f64()),
+            speed: Some(self.speed),
+            scenario: Some(&self.scenario),
+        }
+    }
+}
+
+/// Plays `scenario`'s phases over the configured profile, then restores it.
+/// `phase` tracks the index being played.
+pub async fn play(
+    state: Arc<AppState>,
+    scenario: Arc<Scenario>,
+    speed: f64,
+    phase: Arc<AtomicUsize>,
+) {
+    let base = state.defaults().clone();
+    for (i, step) in scenario.phases.iter().enumerate() {
+        let profile = match step.faults.apply(&base) {
+            Ok(profile) => profile,
+            Err(e) => {
+                tracing::error!(scenario = %scenario.name, phase = %step.name, "skipping phase: {e}");
+                continue;
+            }
+        };
+        phase.store(i, Ordering::Relaxed);
+        state.apply_profile(profile, ChangeSource::Scenario);
+        state
+            .fault_metrics()
+            .enter_phase(&scenario.name, &step.name);
+        tracing::info!(scenario = %scenario.name, phase = %step.name, duration = %humantime::format_duration(step.duration), "scenario phase");
+        tokio::time::sleep(step.duration.div_f64(speed)).await;
+    }
+    phase.store(scenario.phases.len(), Ordering::Relaxed);
+    state.apply_profile(base, ChangeSource::Scenario);
+    state.fault_metrics().leave_scenario();
+    tracing::info!(scenario = %scenario.name, "scenario finished; configured faults restored");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPIKE: &str = r#"
+name: error-spike
+description: The home page fails half the time.
+expect:
+  - alert: ObslabHighErrorRatio
+    phase: spike
+    after: 2m
+phases:
+  - name: calm
+    duration: 1m
+  - name: spike
+    duration: 3m
+    faults:
+      routes:
+        "/": { error_rate: 0.5 }
+"#;
+
+    #[test]
+    fn a_scenario_file_parses_with_its_answer_key() {
+        let s = Scenario::parse(SPIKE).unwrap();
+        assert_eq!(s.name, "error-spike");
+        assert_eq!(s.phases[1].duration, Duration::from_secs(180));
+        assert_eq!(s.total(), Duration::from_secs(240));
+        assert_eq!(s.expect[0].alert, "ObslabHighErrorRatio");
+    }
+
+    #[test]
+    fn bad_timelines_are_refused_with_the_culprit() {
+        let cases = [
+            (
+                SPIKE.replace("duration: 1m", "duration: 0s"),
+                "phases[0].duration",
+            ),
+            (SPIKE.replace("name: calm", "name: spike"), "used twice"),
+            (
+                SPIKE.replace("phase: spike", "phase: nope"),
+                "expect[0].phase",
+            ),
+            (SPIKE.replace("duration: 1m", "duration: soon"), "soon"),
+            (SPIKE.replace("description", "descripton"), "descripton"),
+        ];
+        for (text, culprit) in cases {
+            let err = format!("{:#}", Scenario::parse(&text).unwrap_err());
+            assert!(err.contains(culprit), "{culprit} not in: {err}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Static checks of the lab bundle, no server needed (seconds):
+#   promtool check config / check rules / test rules on prometheus/, and the
+#   Grafana provisioning and dashboards (tests/bundle/bundle.py check).
+# Needs promtool (Debian: apt-get install prometheus) and python3.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+promtool=${PROMTOOL:-promtool}
+
+if ! command -v "$promtool" >/dev/null; then
+    echo "promtool not found (apt-get install prometheus, or set PROMTOOL)" >&2
+    exit 1
+fi
+
+cd "$root"
+"$promtool" check config prometheus/prometheus.yml
+"$promtool" check rules prometheus/rules/*.yml
+"$promtool" test rules prometheus/tests/*.test.yml
+python3 tests/bundle/bundle.py check .
+echo "bundle checks: ok"
