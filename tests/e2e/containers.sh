@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# End-to-end proof of the container path: the Dockerfile and compose.yaml, on
+# this machine's Docker engine, which has no registry to pull from.
+#
+#   1. local stand-ins for the official base images (.ci/images.sh), passed
+#      through the compose variables RUST_IMAGE, RUNTIME_IMAGE, PROMETHEUS_IMAGE;
+#   2. both app images built by compose from the Dockerfile; their size, user,
+#      health check and labels checked;
+#   3. server + loadgen + prometheus up with the project's compose.yaml
+#      (a project name of its own, ports on random loopback ports), all healthy;
+#   4. Prometheus: every target up, scraped every 5 s, rules loaded and
+#      healthy, every dashboard query returning data (tests/bundle/bundle.py);
+#   5. `compose run --rm loadgen --target ...` (the README's command) works;
+#   6. `compose stop server` lets an in-flight /slow finish and exits 0.
+# Grafana's image cannot be had here: its provisioning is checked statically
+# (bundle.py check, plus compose's mounts of it).
+#
+# Skips (exit 0) only when no Docker engine answers. Prints the image sizes and
+# the time from `up` to the first scrape. About 3 minutes once images are
+# cached; the first run on a machine builds everything (about 15).
+#
+# Environment:
+#   OBSLAB_COMPOSE   the compose command (default: `docker compose` if present,
+#                    else `docker-compose`)
+#   E2E_KEEP=1       leave the stack running (prints how to remove it)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+bundle=(python3 "$root/tests/bundle/bundle.py")
+
+say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
+die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$@"; }
+
+# --- is there an engine, and a compose? ------------------------------------------
+if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+    echo "SKIPPED: no Docker engine answers (docker info failed): container end-to-end test not run"
+    exit 0
+fi
+if [[ -n ${OBSLAB_COMPOSE:-} ]]; then
+    read -ra compose_cmd <<<"$OBSLAB_COMPOSE"
+elif docker compose version >/dev/null 2>&1; then
+    compose_cmd=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+    compose_cmd=(docker-compose)
+else
+    die "a Docker engine answers but neither \`docker compose\` nor docker-compose is installed"
+fi
+for tool in python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+
+project=obslab-e2e-$$
+compose=("${compose_cmd[@]}" -p "$project" -f "$root/compose.yaml")
+work=$(mktemp -d "${TMPDIR:-/tmp}/obslab-containers.XXXXXX")
+
+cleanup() {
+    local status=$?
+    if ((status != 0)); then
+        printf '\n---- compose ps / logs (last lines)\n' >&2
+        "${compose[@]}" ps >&2 || true
+        "${compose[@]}" logs --no-color --tail=30 >&2 || true
+        for log in "$work"/*.log; do
+            [[ -f $log ]] || continue
+            printf '\n---- last lines of %s\n' "${log##*/}" >&2
+            tail -n 30 "$log" >&2
+        done
+    fi
+    if [[ ${E2E_KEEP:-0} == 1 ]]; then
+        echo "kept the stack: ${compose[*]} down -v" >&2
+    else
+        "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND twice a second until it
+# succeeds; fails after SECONDS.
+wait_until() {
+    local limit=$1 what=$2 deadline=$((SECONDS + $1))
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || die "timed out after $limit s waiting for $what"
+        sleep 0.5
+    done
+}
+
+container() { "${compose[@]}" ps -q "$1"; }
+health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(container "$1")"; }
+is_healthy() { [[ $(health "$1") == healthy ]]; }
+published() { "${compose[@]}" port "$1" "$2" | tail -n 1; }
+
+echo "compose: ${compose_cmd[*]} ($("${compose_cmd[@]}" version 2>/dev/null | head -n 1))"
+echo "engine:  $(docker version -f '{{.Server.Version}}')"
+
+say "static: Grafana provisioning and dashboards (its image cannot be pulled here)"
+"${bundle[@]}" check "$root"
+# compose must mount what the provisioning files point at (v1 prints
+# `src:dst:ro`, v2 `target: dst`).
+"${compose[@]}" config >"$work/config.yaml"
+for mount in /etc/grafana/provisioning /var/lib/grafana/dashboards /etc/prometheus; do
+    grep -Eq -- "[: ]$mount(:|\$)" "$work/config.yaml" || die "compose.yaml does not mount $mount"
+done
+home=$(sed -n 's/.*GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: *//p' "$work/config.yaml")
+[[ -f grafana/dashboards/${home##*/} ]] || die "Grafana's home dashboard $home is not in grafana/dashboards/"
+echo "ok: compose mounts grafana/provisioning, grafana/dashboards and prometheus/; home dashboard ${home##*/} exists"
+
+say "stand-in base images (.ci/images.sh)"
+images_out=$(bash "$root/.ci/images.sh" 2>"$work/images.log") || die "building the stand-in images failed"
+eval "$images_out"
+grep -v DEPRECATED "$work/images.log" | grep '^\[images\]' || true
+echo "$images_out"
+
+export OBSLAB_SERVER_IMAGE=obslab-local/server:e2e
+export OBSLAB_LOADGEN_IMAGE=obslab-local/loadgen:e2e
+export OBSLAB_SERVER_PORT=127.0.0.1: PROMETHEUS_PORT=127.0.0.1: GRAFANA_PORT=127.0.0.1:
+export OBSLAB_VERSION=e2e
+
+say "building the app images with compose"
+build_start=$SECONDS
+previous=$(docker image inspect -f '{{.Id}}' "$OBSLAB_SERVER_IMAGE" "$OBSLAB_LOADGEN_IMAGE" 2>/dev/null || true)
+"${compose[@]}" build server loadgen >"$work/build.log" 2>&1 || die "compose build failed"
+echo "built in $((SECONDS - build_start)) s"
+# The images this run replaced (untagged now) go, so reruns do not pile up.
+for id in $previous; do
+    if [[ $(docker image inspect -f '{{.RepoTags}}' "$id" 2>/dev/null) == "[]" ]]; then
+        docker rmi "$id" >/dev/null 2>&1 || true
+    fi
+done
+
+say "image checks"
+for image in "$OBSLAB_SERVER_IMAGE" "$OBSLAB_LOADGEN_IMAGE"; do
+    read -r size user title <<<"$(docker image inspect -f \
+        '{{.Size}} {{.Config.User}} {{index .Config.Labels "org.opencontainers.image.title"}}' "$image")"
+    mb=$(python3 -c "print(f'{$size / 1e6:.1f}')")
+    printf '  %-28s %6s MB  user %s  title %s\n' "$image" "$mb" "$user" "$title"
+    [[ $user == 65532:65532 ]] || die "$image runs as '$user', not the nonroot user"
+    [[ -n $title ]] || die "$image has no OCI title label"
+    if ((size > 20000000)); then
+        echo "  WARNING: $image is above the 20 MB target"
+    fi
+done
+hc=$(docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$OBSLAB_SERVER_IMAGE")
+[[ $hc == '["CMD","/usr/local/bin/obslab-server","healthcheck"]' ]] ||
+    die "server image health check is $hc"
+docker run --rm "$OBSLAB_SERVER_IMAGE" --version
+docker run --rm "$OBSLAB_LOADGEN_IMAGE" --version
+
+say "up: server, loadgen, prometheus"
+up_at=$(now)
+"${compose[@]}" up -d server loadgen prometheus >"$work/up.log" 2>&1 || die "compose up failed"
+wait_until 90 "server healthy" is_healthy server
+wait_until 90 "prometheus healthy" is_healthy prometheus
+for service in server loadgen prometheus; do
+    echo "  $service: $(health "$service")"
+done
+prom=http://$(published prometheus 9090)
+app=http://$(published server 5000)
+echo "  app $app, Prometheus $prom"
+
+say "Prometheus: every target up and scraped every 5 s"
+# Prints the targets' first scrape times once all are up; fails otherwise.
+targets_up() {
+    python3 - "$prom" <<'EOF'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/api/v1/targets?state=active", timeout=5) as r:
+    targets = json.load(r)["data"]["activeTargets"]
+jobs = {t["labels"]["job"]: t for t in targets}
+assert set(jobs) == {"prometheus", "obslab-server", "obslab-loadgen"}, sorted(jobs)
+assert all(t["health"] == "up" for t in targets), [(j, t["health"], t["lastError"]) for j, t in jobs.items()]
+for job, t in sorted(jobs.items()):
+    print(job, t["lastScrape"], t.get("scrapeInterval", "?"))
+EOF
+}
+wait_until 90 "all three targets up" targets_up
+targets_up >"$work/first.txt"
+python3 - "$up_at" "$work/first.txt" <<'EOF'
+import re, sys
+from datetime import datetime
+def ts(s):  # RFC 3339 with nanoseconds -> epoch seconds
+    s = re.sub(r"(\.\d{6})\d*", r"\1", s).replace("Z", "+00:00")
+    return datetime.fromisoformat(s).timestamp()
+up = float(sys.argv[1])
+worst = 0.0
+for line in open(sys.argv[2]):
+    job, last, interval = line.split()
+    delay = ts(last) - up
+    worst = max(worst, delay)
+    print(f"  {job:15} first successful scrape {delay:5.1f} s after up (interval {interval})")
+    assert interval in ("5s", "?"), f"{job} is scraped every {interval}, not 5s"
+print(f"  time from up to first scrape of every target: {worst:.1f} s")
+EOF
+# Two consecutive scrapes of each target, 5 s apart.
+scraped_again() {
+    python3 - "$prom" "$work/first.txt" <<'EOF'
+import json, re, sys, urllib.request
+from datetime import datetime
+def ts(s):
+    s = re.sub(r"(\.\d{6})\d*", r"\1", s).replace("Z", "+00:00")
+    return datetime.fromisoformat(s).timestamp()
+first = {l.split()[0]: ts(l.split()[1]) for l in open(sys.argv[2])}
+with urllib.request.urlopen(sys.argv[1] + "/api/v1/targets?state=active", timeout=5) as r:
+    now = {t["labels"]["job"]: ts(t["lastScrape"]) for t in json.load(r)["data"]["activeTargets"]}
+gaps = {job: now[job] - first[job] for job in first}
+if any(g == 0 for g in gaps.values()):
+    sys.exit(1)  # not scraped again yet
+for job, gap in sorted(gaps.items()):
+    print(f"  {job:15} scraped again {gap:.2f} s later")
+    if not 4.0 <= gap <= 6.0:
+        sys.exit(f"{job}: {gap:.2f} s between scrapes, not 5 s")
+EOF
+}
+wait_until 30 "a second scrape of every target" scraped_again
+scraped_again
+
+wait_until 60 "loadgen healthy (its health check GETs its own /metrics)" is_healthy loadgen
+echo "  loadgen: $(health loadgen)"
+
+say "Prometheus: rules loaded, dashboards' queries on live data"
+for expr in \
+    'sum(rate(flask_requests_total[1m])) > 0' \
+    'sum(rate(loadgen_requests_total[1m])) > 0' \
+    'sum(rate(flask_errors_total{error_type="timeout"}[1m])) > 0'; do
+    wait_until 120 "$expr" "${bundle[@]}" query "$prom" "$expr"
+done
+"${bundle[@]}" dashboards "$root" "$prom" --alerts-may-be-empty
+"${bundle[@]}" rules "$prom" "$root/prometheus/rules"
+
+say "compose run --rm loadgen (the README's one-off run)"
+"${compose[@]}" run --rm -T --no-deps loadgen \
+    --target http://server:5000 --rate 20 --duration 3s --output json \
+    >"$work/run.json" 2>"$work/run.log" || die "compose run loadgen failed"
+python3 - "$work/run.json" <<'EOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["responses"] > 0, report
+print(f"  ok: {report['responses']} responses from {report['target']}, "
+      f"p95 {report['latency_ms']['p95']} ms, status codes {report['status_codes']}")
+EOF
+
+say "compose stop server: an in-flight /slow completes, exit status 0"
+"${compose[@]}" stop loadgen >/dev/null 2>&1
+server_id=$(container server)
+curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 30 "$app/slow" >"$work/slow.out" 2>&1 &
+slow_pid=$!
+# The request is in flight once the server holds a connection from the
+# bridge gateway (the published port's side); prometheus and the health check
+# connect from elsewhere.
+pid=$(docker inspect -f '{{.State.Pid}}' "$server_id")
+gateway=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}' "$server_id")
+in_flight() {
+    nsenter -t "$pid" -n ss -Htn state established '( sport = :5000 )' | grep -q "$gateway:"
+}
+if command -v nsenter >/dev/null && command -v ss >/dev/null && [[ $(id -u) == 0 ]]; then
+    wait_until 10 "the /slow request to reach the server" in_flight
+else
+    echo "  (not root or no nsenter/ss: cannot see the connection, waiting 0.5 s instead)"
+    sleep 0.5
+fi
+stop_at=$(now)
+"${compose[@]}" stop server >/dev/null 2>&1
+echo "  stop took $(elapsed "$stop_at" "$(now)") s"
+wait "$slow_pid" || true
+read -r code took <"$work/slow.out" || true
+echo "  in-flight /slow answered ${code:-nothing} after ${took:-?} s"
+[[ $code == 200 || $code == 504 ]] || die "the in-flight /slow got '$(cat "$work/slow.out")', not an answer"
+read -r exit_code oom <<<"$(docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' "$server_id")"
+echo "  server exit status $exit_code (OOM killed: $oom)"
+[[ $exit_code == 0 ]] || die "the server exited with status $exit_code on stop"
+docker logs --tail 5 "$server_id" 2>&1 | sed 's/^/  | /'
+
+say "containers end to end: ok"
