@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmarks obslab-loadgen against a bare warp hello-world built from this
+# workspace (server/examples/hello_warp.rs), on this machine, in this run;
+# prints figures and ratios. Not a test: nothing here passes or fails.
+#
+#   bench/loadgen.sh                 # short: ~2.5 minutes
+#   LONG=1 bench/loadgen.sh          # adds RSS at minute 1 and 5 of a 1k req/s run
+#   ROUNDS=5 SECS=20 CONNS=64 bench/loadgen.sh
+#
+# 1. Closed model, same connections and duration, alternating tools:
+#    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios).
+# 2. Open model: achieved vs target rate at 1,000 and 10,000 req/s.
+# 3. Memory: RSS of a 1,000 req/s run at 10 s and 60 s (LONG=1: 1 and 5 min).
+#
+# Needs: wrk (Debian package), python3; oha is used when on PATH
+# (`cargo install oha`). Targets (issue 3): >= 1.0x oha, >= 0.85x wrk -t1,
+# achieved rate within 1 % of target, RSS growth < 10 %.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+SECS=${SECS:-10}
+CONNS=${CONNS:-50}
+PORT=${PORT:-18090}
+LONG=${LONG:-0}
+URL="http://127.0.0.1:$PORT/"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+PATH="$PATH:$HOME/.cargo/bin"
+have_oha=0; command -v oha >/dev/null && have_oha=1
+cargo build --release -q -p obslab-loadgen --bin obslab-loadgen
+cargo build --release -q -p obslab-server --example hello_warp
+LOADGEN=target/release/obslab-loadgen
+BARE=target/release/examples/hello_warp
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+json_field() { python3 -c "import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1], {}, d))" "$1"; }
+
+loadgen_rps() {
+  RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
+    --duration "${SECS}s" --progress off --output json 2>/dev/null | json_field achieved_rps
+}
+wrk_rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "$URL" | awk '/^Requests\/sec:/ {print $2}'; }
+oha_rps() {
+  oha -z "${SECS}s" -c "$CONNS" --no-tui --output-format json "$URL" 2>/dev/null \
+    | json_field "round(summary['requestsPerSec'], 1)"
+}
+
+"$BARE" "127.0.0.1:$PORT" & pids+=($!)
+wait_port "$PORT"
+
+echo "machine: $(nproc) cores; closed model: $CONNS connections, ${SECS}s per run, $ROUNDS rounds, alternating"
+lg_runs=(); wrk_runs=(); oha_runs=()
+for r in $(seq 1 "$ROUNDS"); do
+  lg_runs+=("$(loadgen_rps)")
+  wrk_runs+=("$(wrk_rps)")
+  line="round $r: obslab-loadgen ${lg_runs[-1]} req/s, wrk -t1 ${wrk_runs[-1]} req/s"
+  if [ "$have_oha" = 1 ]; then
+    oha_runs+=("$(oha_rps)")
+    line="$line, oha ${oha_runs[-1]} req/s"
+  fi
+  echo "$line"
+done
+lg=$(printf '%s\n' "${lg_runs[@]}" | median)
+wrk_med=$(printf '%s\n' "${wrk_runs[@]}" | median)
+echo "closed model (medians): obslab-loadgen $lg req/s; wrk -t1 $wrk_med req/s; ratio vs wrk -t1 $(ratio "$lg" "$wrk_med")x (target >= 0.85x)"
+if [ "$have_oha" = 1 ]; then
+  oha_med=$(printf '%s\n' "${oha_runs[@]}" | median)
+  echo "closed model (medians): oha $oha_med req/s; ratio vs oha $(ratio "$lg" "$oha_med")x (target >= 1.0x)"
+else
+  echo "oha not found: cargo install oha, then run again for the oha ratio"
+fi
+
+for rate in 1000 10000; do
+  RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate "$rate" --duration "${SECS}s" \
+    --progress off --output json 2>/dev/null >/tmp/loadgen-bench-open.json
+  json_field "f\"open model at $rate req/s: achieved {achieved_rps:.1f} req/s ({100 * achieved_rps / target_rps:.2f} % of target), sent {requests}, dropped {dropped}, no answer {sum(errors.values())}, p50 {latency_ms['p50']} ms, p99 {latency_ms['p99']} ms, max {latency_ms['max']} ms\"" \
+    </tmp/loadgen-bench-open.json
+done
+rm -f /tmp/loadgen-bench-open.json
+
+if [ "$LONG" = 1 ]; then early=60; late=300; else early=10; late=60; fi
+RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate 1000 --duration "$((late + 5))s" \
+  --progress off >/dev/null 2>&1 &
+lgpid=$!; pids+=("$lgpid")
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+sleep "$early"; rss_early=$(rss_kib "$lgpid")
+sleep "$((late - early))"; rss_late=$(rss_kib "$lgpid")
+wait "$lgpid" || true
+growth=$(python3 -c "import sys; a, b = map(int, sys.argv[1:]); print(f'{100 * (b - a) / a:+.1f}')" "$rss_early" "$rss_late")
+echo "memory at 1000 req/s: RSS ${rss_early} KiB at ${early}s, ${rss_late} KiB at ${late}s (${growth} %, target < 10 %)"

@@ -1,0 +1,319 @@
+//! Command line and environment (`LOADGEN_*`) → a validated [`Plan`].
+//!
+//! Parse, then resolve: every option-local check lives in a `value_parser`
+//! function, so clap names the faulty option and exits with status 2 by
+//! itself; [`Args::resolve`] then merges flags over the scenario file over
+//! the built-in defaults. Nothing after this module re-validates input.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::mix::{self, Mix};
+use crate::scenario::{self, Scenario};
+use crate::schedule::{self, Schedule, Stage};
+use crate::threshold::{self, Threshold};
+
+/// Target used when neither `--target` nor the scenario names one.
+pub const DEFAULT_TARGET: &str = "http://localhost:5000";
+/// Open-model rate (req/s) when no rate, stages or concurrency is given.
+pub const DEFAULT_RATE: f64 = 10.0;
+/// Default cap on requests in flight in the open model.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
+/// Default per-request timeout: above obslab-server's slowest path (the 3 s
+/// `/slow` timeout) with a wide margin, so no answer the server counts is
+/// reported as a timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Weighted, open-model, honest HTTP load generator.
+///
+/// Sends a weighted mix of requests at a constant arrival rate (or ramps, or
+/// back to back with --concurrency) and reports latency from each request's
+/// intended send time, so a slow target cannot hide behind a slower client.
+/// Every option can also be set through the environment variable shown.
+#[derive(Debug, Parser)]
+#[command(name = "obslab-loadgen", version, about, long_about = None)]
+pub struct Args {
+    /// Base URL of the target; mix paths are appended to it
+    /// [default: http://localhost:5000]
+    #[arg(long, env = "LOADGEN_TARGET", value_name = "URL", value_parser = parse_target)]
+    pub target: Option<Url>,
+
+    /// Weighted requests "METHOD PATH=WEIGHT,..." [default: every route of obslab-server: "GET /=60,GET /health=20,GET /stats=10,GET /error=5,GET /slow=5,GET /metrics=1,GET /livez=1,GET /readyz=1"]
+    #[arg(long, env = "LOADGEN_MIX", value_name = "MIX", value_parser = mix::parse_mix)]
+    pub mix: Option<Mix>,
+
+    /// YAML scenario file (target, mix with headers and bodies, stages,
+    /// thresholds...); flags and environment override it
+    #[arg(long, env = "LOADGEN_SCENARIO", value_name = "FILE", value_parser = scenario::load)]
+    pub scenario: Option<Scenario>,
+
+    /// Open model: arrival rate in requests per second [default: 10]; with
+    /// --stages, the rate the first stage starts from [default: 0]
+    #[arg(long, env = "LOADGEN_RATE", value_name = "REQ_PER_S", value_parser = schedule::parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Open model with linear ramps "DURATION:RATE,...", e.g.
+    /// "30s:10,2m:100,30s:0"; the run ends with the last stage
+    #[arg(long, env = "LOADGEN_STAGES", value_name = "STAGES", value_parser = parse_stages)]
+    pub stages: Option<Stages>,
+
+    /// Closed model: N workers sending back to back (maximum throughput;
+    /// latency then counts from the actual send)
+    #[arg(long, env = "LOADGEN_CONCURRENCY", value_name = "N", value_parser = parse_count,
+          conflicts_with_all = ["rate", "stages", "max_in_flight"])]
+    pub concurrency: Option<u64>,
+
+    /// Stop sending after this long (e.g. 30s, 5m) [default: until stopped]
+    #[arg(long, env = "LOADGEN_DURATION", value_parser = schedule::parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Stop after N scheduled requests (sent + dropped)
+    #[arg(long, env = "LOADGEN_REQUESTS", value_name = "N", value_parser = parse_count)]
+    pub requests: Option<u64>,
+
+    /// Open model: cap on requests in flight; requests due beyond it are
+    /// dropped and counted, never queued [default: 1000]
+    #[arg(long, env = "LOADGEN_MAX_IN_FLIGHT", value_name = "N", value_parser = parse_count)]
+    pub max_in_flight: Option<u64>,
+
+    /// Per-request timeout, from send to the end of the body [default: 10s]
+    #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = schedule::parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Before starting, wait up to this long for the target to accept
+    /// connections (containers that start together); exit 2 if it never does
+    #[arg(long, env = "LOADGEN_WAIT_FOR_TARGET", value_name = "DEADLINE",
+          value_parser = schedule::parse_duration)]
+    pub wait_for_target: Option<Duration>,
+
+    /// Report format on stdout (with json, the text summary goes to stderr)
+    #[arg(long, env = "LOADGEN_OUTPUT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+
+    /// Fail (exit 1) unless METRIC OP VALUE holds, e.g. "p95<500ms",
+    /// "error_rate<5%", "achieved_rps>=95", "dropped<1"; repeatable, and
+    /// comma separated in the environment
+    #[arg(long = "threshold", env = "LOADGEN_THRESHOLD", value_name = "EXPR",
+          value_delimiter = ',', value_parser = threshold::parse_threshold)]
+    pub thresholds: Vec<Threshold>,
+
+    /// Extra request header "Name: value"; repeatable (one in the environment)
+    #[arg(long = "header", env = "LOADGEN_HEADER", value_name = "HEADER", value_parser = parse_header)]
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+
+    /// Serve the client's Prometheus metrics (loadgen_*) at http://ADDR/metrics
+    #[arg(long, env = "LOADGEN_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seed of the mix draws, to replay the same request order [default: random]
+    #[arg(long, env = "LOADGEN_SEED")]
+    pub seed: Option<u64>,
+
+    /// Live progress: a bar on a terminal, a log line every 10s otherwise
+    #[arg(long, env = "LOADGEN_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `--stages` as parsed (a newtype so clap sees one value, not a list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages(pub Vec<Stage>);
+
+/// Report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable summary on stdout.
+    Text,
+    /// One JSON document on stdout; the text summary goes to stderr.
+    Json,
+}
+
+/// How progress is shown while the run goes on (always on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// `bar` on a terminal, `log` otherwise.
+    Auto,
+    /// A live indicatif line.
+    Bar,
+    /// A tracing log line every 10 seconds.
+    Log,
+    /// Nothing.
+    Off,
+}
+
+/// How requests are paced.
+#[derive(Debug, Clone)]
+pub enum Model {
+    /// Arrivals follow `schedule` whatever the target does; at most
+    /// `max_in_flight` requests wait for answers, the rest are dropped.
+    Open {
+        /// When each request is due.
+        schedule: Schedule,
+        /// The in-flight cap.
+        max_in_flight: usize,
+    },
+    /// `concurrency` workers send back to back.
+    Closed {
+        /// Number of workers.
+        concurrency: usize,
+    },
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Base URL of the target.
+    pub target: Url,
+    /// The weighted requests.
+    pub mix: Mix,
+    /// Open or closed model.
+    pub model: Model,
+    /// Stop sending after this long.
+    pub duration: Option<Duration>,
+    /// Stop after this many scheduled requests.
+    pub requests: Option<u64>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Wait for the target to answer first, up to this long.
+    pub wait_for_target: Option<Duration>,
+    /// Headers added to every request.
+    pub headers: HeaderMap,
+    /// Pass/fail criteria.
+    pub thresholds: Vec<Threshold>,
+    /// Where to serve `loadgen_*` metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seed of the mix draws.
+    pub seed: u64,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Report format.
+    pub output: Output,
+}
+
+impl Plan {
+    /// Parses command-line words (and `LOADGEN_*`) into a plan; the error is
+    /// clap's, so `exit()` on it prints the message and exits 2.
+    pub fn try_parse_from<I, T>(words: I) -> Result<Plan, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Ok(Args::try_parse_from(words)?.resolve())
+    }
+}
+
+impl Args {
+    /// Merges flags over the scenario file over the defaults.
+    pub fn resolve(self) -> Plan {
+        let scn = self.scenario.unwrap_or_default();
+        // The pacing options travel together: any of them on the command
+        // line replaces all of the scenario's.
+        let flags_pace = self.rate.is_some() || self.stages.is_some() || self.concurrency.is_some();
+        let (rate, stages, concurrency) = if flags_pace {
+            (self.rate, self.stages.map(|s| s.0), self.concurrency)
+        } else {
+            (scn.rate, scn.stages, scn.concurrency)
+        };
+        let model = match concurrency {
+            Some(n) => Model::Closed {
+                concurrency: to_usize(n),
+            },
+            None => Model::Open {
+                schedule: match stages {
+                    Some(stages) => Schedule::ramping(rate.unwrap_or(0.0), &stages),
+                    None => Schedule::constant(rate.unwrap_or(DEFAULT_RATE)),
+                },
+                max_in_flight: self
+                    .max_in_flight
+                    .or(scn.max_in_flight)
+                    // The drain at the end takes every permit in one u32 call.
+                    .map_or(DEFAULT_MAX_IN_FLIGHT, |n| to_usize(n.min(u32::MAX.into()))),
+            },
+        };
+        let mut headers = scn.headers;
+        headers.extend(self.headers);
+        let mut thresholds = scn.thresholds;
+        thresholds.extend(self.thresholds);
+        Plan {
+            target: self.target.or(scn.target).unwrap_or_else(|| {
+                Url::parse(DEFAULT_TARGET).expect("the default target is a URL")
+            }),
+            mix: self.mix.or(scn.mix).unwrap_or_else(|| {
+                mix::parse_mix(mix::DEFAULT_MIX).expect("the default mix parses")
+            }),
+            model,
+            duration: self.duration.or(scn.duration),
+            requests: self.requests.or(scn.requests),
+            timeout: self.timeout.or(scn.timeout).unwrap_or(DEFAULT_TIMEOUT),
+            wait_for_target: self.wait_for_target,
+            headers,
+            thresholds,
+            metrics_listen: self.metrics_listen,
+            seed: self.seed.unwrap_or_else(random_seed),
+            progress: self.progress,
+            output: self.output,
+        }
+    }
+}
+
+/// Parses an `http://` (or, built with `tls`, `https://`) base URL.
+pub fn parse_target(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL: {e}"))?;
+    match url.scheme() {
+        "http" => {}
+        "https" if cfg!(feature = "tls") => {}
+        "https" => {
+            return Err("https:// targets need obslab-loadgen built with `--features tls`".into());
+        }
+        _ => {
+            return Err(format!(
+                "`{s}` is not an http:// URL (e.g. http://localhost:5000)"
+            ));
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{s}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{s}`: put queries in the mix paths, not in the target"
+        ));
+    }
+    Ok(url)
+}
+
+/// Parses `Name: value`.
+pub fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not `Name: value`"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("`{}` is not a header name", name.trim()))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("the value of header `{name}` has invalid characters"))?;
+    Ok((name, value))
+}
+
+/// Parses a whole number of at least 1.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+fn parse_stages(s: &str) -> Result<Stages, String> {
+    schedule::parse_stages(s).map(Stages)
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn random_seed() -> u64 {
+    use rand::{RngCore as _, SeedableRng as _};
+    rand::rngs::SmallRng::from_os_rng().next_u64()
+}

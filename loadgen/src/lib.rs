@@ -1,0 +1,197 @@
+//! obslab-loadgen: weighted, open-model, honest HTTP load generation.
+//!
+//! The library is the whole tool, so tests drive real runs in-process; the
+//! binary only parses, runs and maps the result to an exit code. This file
+//! wires the pieces and nothing else: [`cli`] / [`scenario`] make a
+//! [`Plan`], [`client`] sends, the private `driver` paces (with the pure
+//! [`schedule`]), [`recorder`] accumulates (mirrored by [`exporter`]),
+//! [`summary`] and [`threshold`] judge, [`report`] renders.
+
+pub mod cli;
+pub mod client;
+mod driver;
+pub mod exporter;
+pub mod mix;
+mod progress;
+pub mod recorder;
+pub mod report;
+pub mod scenario;
+pub mod schedule;
+pub mod summary;
+pub mod threshold;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use cli::{Args, Model, Output, Plan, ProgressMode};
+pub use summary::Summary;
+
+use crate::client::Client;
+use crate::driver::Context;
+use crate::exporter::Metrics;
+use crate::progress::Monitor;
+use crate::recorder::Recorder;
+use crate::summary::{ModelKind, RunInfo};
+
+/// A prepared run: client built, metrics listener bound.
+pub struct LoadTest {
+    plan: Plan,
+    client: Client,
+    recorder: Arc<Recorder>,
+    metrics_addr: Option<SocketAddr>,
+    exporter: Option<JoinHandle<()>>,
+}
+
+impl LoadTest {
+    /// Builds the client and, with `--metrics-listen`, starts serving
+    /// `loadgen_*` metrics (so a failure to bind is reported before any load).
+    pub async fn prepare(plan: Plan) -> anyhow::Result<Self> {
+        let client = Client::new(&plan.target, &plan.mix, &plan.headers, plan.timeout)?;
+        let (metrics, metrics_addr, exporter) = match plan.metrics_listen {
+            Some(addr) => {
+                let metrics = Arc::new(Metrics::new(&plan.mix)?);
+                let listener = exporter::bind(addr).await?;
+                let local = listener.local_addr()?;
+                let task = tokio::spawn(exporter::serve(metrics.clone(), listener));
+                (Some(metrics), Some(local), Some(task))
+            }
+            None => (None, None, None),
+        };
+        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), metrics));
+        Ok(Self {
+            plan,
+            client,
+            recorder,
+            metrics_addr,
+            exporter,
+        })
+    }
+
+    /// The address `/metrics` is served on (with its actual port).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Runs the plan until it ends or `shutdown` resolves, waits for the
+    /// requests in flight, and returns the summary with thresholds judged.
+    /// Call it once: counts accumulate, and `/metrics` keeps serving them
+    /// until the `LoadTest` is dropped.
+    pub async fn run(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<Summary> {
+        let plan = &self.plan;
+        let mut shutdown = Box::pin(shutdown);
+        if let Some(within) = plan.wait_for_target {
+            tokio::select! {
+                ready = Client::wait_for(&plan.target, within) => ready?,
+                () = &mut shutdown => anyhow::bail!("stopped while waiting for the target"),
+            }
+        }
+        let (stop_tx, stop) = watch::channel(false);
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("stopping: waiting for the requests in flight");
+            let _ = stop_tx.send(true);
+        });
+        let start = Instant::now();
+        let ctx = Arc::new(Context {
+            client: self.client.clone(),
+            mix: plan.mix.clone(),
+            recorder: self.recorder.clone(),
+            start,
+            deadline: plan.duration.map(|d| start + d),
+            requests: plan.requests,
+            seed: plan.seed,
+        });
+        let schedule = match &plan.model {
+            Model::Open { schedule, .. } => Some(schedule.clone()),
+            Model::Closed { .. } => None,
+        };
+        let target = plan.target.as_str().trim_end_matches('/').to_owned();
+        tracing::info!(%target, seed = plan.seed, "starting {} model", kind(&plan.model));
+        let monitor = Monitor::start(plan.progress, self.recorder.clone(), schedule, start);
+        let end = match &plan.model {
+            Model::Open {
+                schedule,
+                max_in_flight,
+            } => driver::open(ctx, schedule, *max_in_flight, stop).await,
+            Model::Closed { concurrency } => driver::closed(ctx, *concurrency, stop).await,
+        };
+        monitor.finish();
+        stopper.abort();
+        self.recorder.target_rate(0.0);
+
+        let window = end.saturating_duration_since(start);
+        let target_rps = match &plan.model {
+            Model::Open { schedule, .. } if !window.is_zero() => {
+                schedule.hits(window) / window.as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        let info = RunInfo {
+            target,
+            model: kind(&plan.model),
+            seed: plan.seed,
+            window,
+            target_rps,
+        };
+        let mut summary = Summary::build(info, &plan.mix, &self.recorder.snapshot());
+        summary.thresholds = plan
+            .thresholds
+            .iter()
+            .map(|t| t.evaluate(&summary))
+            .collect();
+        Ok(summary)
+    }
+}
+
+impl Drop for LoadTest {
+    fn drop(&mut self) {
+        if let Some(task) = &self.exporter {
+            task.abort();
+        }
+    }
+}
+
+/// Prepares and runs `plan` in one call.
+pub async fn run(
+    plan: Plan,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Summary> {
+    LoadTest::prepare(plan).await?.run(shutdown).await
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn kind(model: &Model) -> ModelKind {
+    match model {
+        Model::Open { .. } => ModelKind::Open,
+        Model::Closed { .. } => ModelKind::Closed,
+    }
+}

@@ -1,0 +1,43 @@
+//! The `obslab-loadgen` binary: parse, run, report, exit.
+//!
+//! Exit codes carry meaning for CI: 0 the run passed, 1 a `--threshold`
+//! failed, 2 the command line, the scenario or the setup was wrong (clap
+//! uses 2 for its own errors too).
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use obslab_loadgen::{Plan, report};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let plan = Plan::try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let output = plan.output;
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(obslab_loadgen::run(plan, obslab_loadgen::shutdown_signal())));
+    match result {
+        Ok(summary) => {
+            if let Err(e) = report::emit(&summary, output) {
+                eprintln!("obslab-loadgen: cannot write the report: {e}");
+                return ExitCode::from(2);
+            }
+            if summary.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("obslab-loadgen: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Rendering a [`Summary`] for people (text) and programs (JSON).
+//!
+//! Renderers write into any `impl Write`, so tests render into a `Vec<u8>`
+//! and `main` picks the streams: with `--output json` the JSON document is
+//! alone on stdout (pipe it to `jq`) and the text summary goes to stderr.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::cli::Output;
+use crate::summary::{Errors, Latency, ModelKind, Summary};
+
+/// Writes the report to stdout (and stderr for JSON), as `output` says.
+/// A closed pipe (`| head`) is not an error.
+pub fn emit(summary: &Summary, output: Output) -> io::Result<()> {
+    let result = match output {
+        Output::Text => text(summary, &mut io::stdout().lock()),
+        Output::Json => text(summary, &mut io::stderr().lock())
+            .and_then(|()| json(summary, &mut io::stdout().lock())),
+    };
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// The JSON document, pretty-printed, with a final newline.
+pub fn json<W: Write>(summary: &Summary, w: &mut W) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, summary)?;
+    writeln!(w)
+}
+
+/// The human-readable summary.
+pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
+    writeln!(
+        w,
+        "obslab-loadgen: {} model against {} (seed {})",
+        s.model, s.target, s.seed
+    )?;
+    writeln!(w, "  duration      {:.3} s", s.duration_s)?;
+    writeln!(
+        w,
+        "  requests      {} sent, {} answered, {} without answer ({}), {} dropped",
+        s.requests,
+        s.responses,
+        s.errors.total(),
+        error_kinds(&s.errors),
+        s.dropped
+    )?;
+    if s.model == ModelKind::Open {
+        writeln!(
+            w,
+            "  rate          {:.1} req/s achieved, {:.1} req/s target",
+            s.achieved_rps, s.target_rps
+        )?;
+    } else {
+        writeln!(w, "  rate          {:.1} req/s achieved", s.achieved_rps)?;
+    }
+    writeln!(
+        w,
+        "  error rate    {:.2} % (no answer, or status >= 400)",
+        s.error_rate()
+    )?;
+    writeln!(w, "  latency (ms)  {}", latency_line(&s.latency_ms))?;
+    writeln!(w, "  status codes  {}", status_line(&s.status_codes))?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "  {:<24} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "endpoint",
+        "requests",
+        "answered",
+        "errors",
+        "dropped",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms"
+    )?;
+    for e in &s.endpoints {
+        let name = format!("{} {}", e.method, e.path);
+        let l = &e.latency_ms;
+        writeln!(
+            w,
+            "  {:<24} {:>9} {:>9} {:>7} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            name,
+            e.requests,
+            e.responses,
+            e.errors.total(),
+            e.dropped,
+            l.p50,
+            l.p95,
+            l.p99,
+            l.max
+        )?;
+    }
+    if !s.thresholds.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "  thresholds")?;
+        for t in &s.thresholds {
+            let verdict = if t.ok { "ok    " } else { "FAILED" };
+            writeln!(w, "    {verdict} {} (measured {})", t.expr, t.value)?;
+        }
+    }
+    Ok(())
+}
+
+fn error_kinds(e: &Errors) -> String {
+    format!(
+        "timeout {}, connect {}, other {}",
+        e.timeout, e.connect, e.other
+    )
+}
+
+fn latency_line(l: &Latency) -> String {
+    format!(
+        "min {:.2}  mean {:.2}  p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+        l.min, l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max
+    )
+}
+
+fn status_line(codes: &BTreeMap<String, u64>) -> String {
+    if codes.is_empty() {
+        return "none".into();
+    }
+    let parts: Vec<String> = codes
+        .iter()
+        .map(|(code, n)| format!("{code}: {n}"))
+        .collect();
+    parts.join(", ")
+}

@@ -1,0 +1,254 @@
+//! The end-of-run result: one stable document for text, JSON and thresholds.
+//!
+//! Field names are a contract (SPEC §2): `target`, `duration_s`, `requests`,
+//! `responses`, `dropped`, `errors{timeout,connect,other}`, `achieved_rps`,
+//! `target_rps`, `latency_ms{min,mean,p50,p90,p95,p99,p999,max}`,
+//! `status_codes`, `endpoints[]` and `thresholds[]`. CI scripts read them
+//! with `jq`, so they are renamed never, and only ever added to.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::mix::Mix;
+use crate::recorder::Stats;
+use crate::threshold::ThresholdResult;
+
+/// The whole report of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Base URL of the target.
+    pub target: String,
+    /// `open` (arrival rate) or `closed` (back-to-back workers).
+    pub model: ModelKind,
+    /// RNG seed of the mix draws; pass it to `--seed` to replay the order.
+    pub seed: u64,
+    /// Length of the sending window in seconds (the drain of requests still
+    /// in flight afterwards is not counted).
+    pub duration_s: f64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests answered with any HTTP status.
+    pub responses: u64,
+    /// Scheduled requests refused by `--max-in-flight`.
+    pub dropped: u64,
+    /// Requests that got no answer, by kind.
+    pub errors: Errors,
+    /// `requests / duration_s`.
+    pub achieved_rps: f64,
+    /// Mean rate the schedule asked for over the window; 0 in the closed model.
+    pub target_rps: f64,
+    /// Latency of answered requests, from their intended send time (open
+    /// model) or actual send time (closed model).
+    pub latency_ms: Latency,
+    /// Answers by HTTP status code.
+    pub status_codes: BTreeMap<String, u64>,
+    /// One object per mix entry, in mix order.
+    pub endpoints: Vec<Endpoint>,
+    /// Outcome of each `--threshold`.
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+/// Which model paced the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Arrival rate from a schedule.
+    Open,
+    /// Workers back to back.
+    Closed,
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModelKind::Open => "open",
+            ModelKind::Closed => "closed",
+        })
+    }
+}
+
+/// Counts and latencies of one mix entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: String,
+    /// Path as written in the mix (also the metrics' `endpoint` label).
+    pub path: String,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests answered with any HTTP status.
+    pub responses: u64,
+    /// Scheduled requests refused by `--max-in-flight`.
+    pub dropped: u64,
+    /// Requests that got no answer, by kind.
+    pub errors: Errors,
+    /// Latency of answered requests.
+    pub latency_ms: Latency,
+    /// Answers by HTTP status code.
+    pub status_codes: BTreeMap<String, u64>,
+}
+
+/// Transport failures by kind.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Errors {
+    /// No complete answer before `--timeout`.
+    pub timeout: u64,
+    /// The connection could not be made.
+    pub connect: u64,
+    /// Any other failure.
+    pub other: u64,
+}
+
+impl Errors {
+    /// All kinds together.
+    pub fn total(&self) -> u64 {
+        self.timeout + self.connect + self.other
+    }
+}
+
+/// Latency statistics in milliseconds (microsecond resolution).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Latency {
+    /// Fastest answer.
+    pub min: f64,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Slowest answer.
+    pub max: f64,
+}
+
+/// What the run knew beyond the recorded counts.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Base URL of the target.
+    pub target: String,
+    /// `open` or `closed`.
+    pub model: ModelKind,
+    /// Seed of the mix draws.
+    pub seed: u64,
+    /// The sending window.
+    pub window: Duration,
+    /// Mean scheduled rate over the window (0 in the closed model).
+    pub target_rps: f64,
+}
+
+impl Summary {
+    /// Builds the report from per-entry stats (in mix order); thresholds are
+    /// evaluated afterwards, on this document.
+    pub fn build(info: RunInfo, mix: &Mix, stats: &[Stats]) -> Summary {
+        let mut total = stats.first().cloned().expect("a mix has entries");
+        for s in &stats[1..] {
+            total.merge(s);
+        }
+        let duration_s = info.window.as_secs_f64();
+        let achieved_rps = if duration_s > 0.0 {
+            total.requests as f64 / duration_s
+        } else {
+            0.0
+        };
+        let endpoints = mix
+            .entries()
+            .iter()
+            .zip(stats)
+            .map(|(entry, s)| Endpoint {
+                method: entry.method.to_string(),
+                path: entry.path.clone(),
+                requests: s.requests,
+                responses: s.responses,
+                dropped: s.dropped,
+                errors: errors(s),
+                latency_ms: latency(s),
+                status_codes: status_codes(s),
+            })
+            .collect();
+        Summary {
+            target: info.target,
+            model: info.model,
+            seed: info.seed,
+            duration_s: round3(duration_s),
+            requests: total.requests,
+            responses: total.responses,
+            dropped: total.dropped,
+            errors: errors(&total),
+            achieved_rps: round3(achieved_rps),
+            target_rps: round3(info.target_rps),
+            latency_ms: latency(&total),
+            status_codes: status_codes(&total),
+            endpoints,
+            thresholds: Vec::new(),
+        }
+    }
+
+    /// Percentage of finished requests that failed: no answer, or a status
+    /// of 400 and above (like the server's `flask_error_rate`).
+    pub fn error_rate(&self) -> f64 {
+        let failed_answers: u64 = self
+            .status_codes
+            .iter()
+            .filter(|(code, _)| code.parse::<u16>().is_ok_and(|c| c >= 400))
+            .map(|(_, n)| n)
+            .sum();
+        let finished = self.responses + self.errors.total();
+        if finished == 0 {
+            return 0.0;
+        }
+        100.0 * (failed_answers + self.errors.total()) as f64 / finished as f64
+    }
+
+    /// True when every threshold held.
+    pub fn passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.ok)
+    }
+}
+
+fn errors(s: &Stats) -> Errors {
+    let [timeout, connect, other] = s.errors;
+    Errors {
+        timeout,
+        connect,
+        other,
+    }
+}
+
+fn status_codes(s: &Stats) -> BTreeMap<String, u64> {
+    s.status_codes
+        .iter()
+        .map(|(c, n)| (c.to_string(), *n))
+        .collect()
+}
+
+fn latency(s: &Stats) -> Latency {
+    let h = &s.latency_us;
+    if h.is_empty() {
+        return Latency::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    let q = |quantile: f64| ms(h.value_at_quantile(quantile));
+    Latency {
+        min: ms(h.min()),
+        mean: round3(h.mean() / 1000.0),
+        p50: q(0.50),
+        p90: q(0.90),
+        p95: q(0.95),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: ms(h.max()),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

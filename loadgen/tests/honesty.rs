@@ -1,0 +1,82 @@
+//! Honesty: what the report says was answered is what obslab-server counted.
+//!
+//! For each endpoint of the default mix, the report's `responses` equals
+//! the increase of the server's `flask_requests_total{endpoint=...}` over
+//! the run: nothing lost (a slow answer is not a timeout), nothing invented
+//! (no retries, no followed redirects).
+
+use std::collections::BTreeMap;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::util::{get_text, run, sum_samples};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answered_requests_equal_the_servers_count_per_endpoint() {
+    // /slow answers within 20 ms, or times out after 50 ms, to keep it short.
+    let config = obslab_server::Config::try_parse_from([
+        "obslab-server",
+        "--seed",
+        "7",
+        "--slow-min",
+        "5ms",
+        "--slow-max",
+        "20ms",
+        "--slow-timeout",
+        "50ms",
+    ])
+    .expect("server options");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(obslab_server::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let before = get_text(&format!("{base}/metrics")).await;
+    let s = run(&[
+        "--target",
+        &base,
+        "--rate",
+        "300",
+        "--duration",
+        "1s",
+        "--seed",
+        "11",
+    ])
+    .await;
+    let after = get_text(&format!("{base}/metrics")).await;
+
+    assert_eq!(s.requests, 300);
+    assert_eq!(s.responses, 300, "every request answered: {:?}", s.errors);
+    let count = |text: &str, endpoint: &str| {
+        sum_samples(
+            text,
+            "flask_requests_total",
+            &[&format!("endpoint=\"{endpoint}\"")],
+        ) as u64
+    };
+    let mut report = BTreeMap::new();
+    let mut server_side = BTreeMap::new();
+    for e in &s.endpoints {
+        // Our own scrape before the run is one more answered /metrics.
+        let ours = u64::from(e.path == "/metrics");
+        report.insert(e.path.clone(), e.responses);
+        server_side.insert(
+            e.path.clone(),
+            count(&after, &e.path) - count(&before, &e.path) - ours,
+        );
+    }
+    assert_eq!(
+        report, server_side,
+        "report (left) vs flask_requests_total increase (right)"
+    );
+    assert!(
+        s.endpoints.iter().all(|e| e.responses > 0),
+        "every route was exercised: {report:?}"
+    );
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

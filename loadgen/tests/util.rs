@@ -1,0 +1,136 @@
+//! Tiny warp apps on 127.0.0.1:0 and helpers shared by the tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use obslab_loadgen::Plan;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::Notify;
+use warp::Filter;
+use warp::http::StatusCode;
+
+/// What the test app saw.
+#[derive(Default)]
+pub struct Seen {
+    /// Requests that reached any route.
+    pub hits: AtomicU64,
+    /// Requests that reached `GET /`.
+    pub home: AtomicU64,
+    /// Woken at every hit.
+    pub hit: Notify,
+}
+
+/// Serves the test app and returns its base URL and counters. Routes:
+/// `/` 200, `/fail` 500, `/slow` 200 after 400 ms, `/hang` 200 after 30 s,
+/// `/moved` 302 to `/`.
+pub async fn app() -> (String, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let counted = {
+        let seen = seen.clone();
+        warp::any()
+            .map(move || {
+                seen.hits.fetch_add(1, Ordering::SeqCst);
+                seen.hit.notify_waiters();
+            })
+            .untuple_one()
+    };
+    let home = {
+        let seen = seen.clone();
+        warp::path::end().map(move || {
+            seen.home.fetch_add(1, Ordering::SeqCst);
+            "ok"
+        })
+    };
+    let fail = warp::path!("fail")
+        .map(|| warp::reply::with_status("boom", StatusCode::INTERNAL_SERVER_ERROR));
+    let slow = warp::path!("slow").then(|| async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        "slow"
+    });
+    let hang = warp::path!("hang").then(|| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        "late"
+    });
+    let moved =
+        warp::path!("moved").map(|| warp::redirect::found(warp::http::Uri::from_static("/")));
+    let routes = counted.and(
+        home.map(box_reply)
+            .or(fail.map(box_reply))
+            .unify()
+            .or(slow.map(box_reply))
+            .unify()
+            .or(hang.map(box_reply))
+            .unify()
+            .or(moved.map(box_reply))
+            .unify(),
+    );
+    let addr = serve(routes).await;
+    (format!("http://{addr}"), seen)
+}
+
+fn box_reply(reply: impl warp::Reply + 'static) -> Box<dyn warp::Reply> {
+    Box::new(reply)
+}
+
+async fn serve<F>(filter: F) -> SocketAddr
+where
+    F: Filter + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(warp::serve(filter).incoming(listener).run());
+    addr
+}
+
+/// A base URL whose port is bound but not listening, so connecting is
+/// refused; the port stays reserved (no other test can take it) while the
+/// returned socket lives.
+pub fn dead_target() -> (String, TcpSocket) {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let addr = socket.local_addr().expect("local addr");
+    (format!("http://{addr}"), socket)
+}
+
+/// A plan from command-line words, without progress output.
+pub fn plan(words: &[&str]) -> Plan {
+    let all = ["obslab-loadgen", "--progress", "off"].iter().chain(words);
+    Plan::try_parse_from(all).expect("test arguments parse")
+}
+
+/// Runs `words` in-process to its natural end.
+pub async fn run(words: &[&str]) -> obslab_loadgen::Summary {
+    obslab_loadgen::run(plan(words), std::future::pending())
+        .await
+        .expect("the run completes")
+}
+
+/// Sum of the samples of `name` whose labels contain every `label="value"`.
+pub fn sum_samples(exposition: &str, name: &str, labels: &[&str]) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let rest = series.strip_prefix(name)?;
+            let matches = (rest.is_empty() || rest.starts_with('{'))
+                && labels.iter().all(|lv| rest.contains(lv));
+            matches.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// `GET url` body as text.
+pub async fn get_text(url: &str) -> String {
+    reqwest::get(url)
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body")
+}
