@@ -6,6 +6,7 @@
 #   bench/loadgen.sh                 # short: ~2.5 minutes
 #   LONG=1 bench/loadgen.sh          # adds RSS at minute 1 and 5 of a 1k req/s run
 #   ROUNDS=5 SECS=20 CONNS=64 bench/loadgen.sh
+#   THREADS=1 bench/loadgen.sh       # obslab-loadgen --threads (default: CPU count)
 #
 # 1. Closed model, same connections and duration, alternating tools:
 #    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios).
@@ -23,6 +24,7 @@ SECS=${SECS:-10}
 CONNS=${CONNS:-50}
 PORT=${PORT:-18090}
 LONG=${LONG:-0}
+THREADS=${THREADS:-$(nproc)}
 URL="http://127.0.0.1:$PORT/"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
@@ -50,7 +52,7 @@ json_field() { python3 -c "import json, sys; d = json.load(sys.stdin); print(eva
 
 loadgen_rps() {
   RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
-    --duration "${SECS}s" --progress off --output json 2>/dev/null | json_field achieved_rps
+    --threads "$THREADS" --duration "${SECS}s" --progress off --output json 2>/dev/null | json_field achieved_rps
 }
 wrk_rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "$URL" | awk '/^Requests\/sec:/ {print $2}'; }
 oha_rps() {
@@ -61,7 +63,7 @@ oha_rps() {
 "$BARE" "127.0.0.1:$PORT" & pids+=($!)
 wait_port "$PORT"
 
-echo "machine: $(nproc) cores; closed model: $CONNS connections, ${SECS}s per run, $ROUNDS rounds, alternating"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); closed model: $CONNS connections, ${SECS}s per run, $ROUNDS rounds, alternating; obslab-loadgen --threads $THREADS"
 lg_runs=(); wrk_runs=(); oha_runs=()
 for r in $(seq 1 "$ROUNDS"); do
   lg_runs+=("$(loadgen_rps)")

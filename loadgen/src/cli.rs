@@ -80,6 +80,11 @@ pub struct Args {
     #[arg(long, env = "LOADGEN_MAX_IN_FLIGHT", value_name = "N", value_parser = parse_count)]
     pub max_in_flight: Option<u64>,
 
+    /// Closed model: threads the workers are spread over, each running its
+    /// own single-threaded runtime and connection pool [default: CPU count]
+    #[arg(long, env = "LOADGEN_THREADS", value_name = "N", value_parser = parse_count)]
+    pub threads: Option<u64>,
+
     /// Per-request timeout, from send to the end of the body [default: 10s]
     #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = schedule::parse_duration)]
     pub timeout: Option<Duration>,
@@ -187,6 +192,8 @@ pub struct Plan {
     pub metrics_listen: Option<SocketAddr>,
     /// Seed of the mix draws.
     pub seed: u64,
+    /// Closed model: worker threads (one runtime and pool each).
+    pub threads: usize,
     /// Progress display.
     pub progress: ProgressMode,
     /// Report format.
@@ -253,6 +260,10 @@ impl Args {
             thresholds,
             metrics_listen: self.metrics_listen,
             seed: self.seed.unwrap_or_else(random_seed),
+            threads: self.threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                to_usize,
+            ),
             progress: self.progress,
             output: self.output,
         }

@@ -107,6 +107,7 @@ pub type Outcome = Result<u16, RequestError>;
 pub struct Client {
     http: reqwest::Client,
     templates: Arc<[Request]>,
+    timeout: Duration,
 }
 
 impl Client {
@@ -118,17 +119,7 @@ impl Client {
         timeout: Duration,
     ) -> anyhow::Result<Self> {
         install_tls_provider();
-        let mut defaults = HeaderMap::new();
-        let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
-        defaults.insert(USER_AGENT, HeaderValue::from_static(agent));
-        let http = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .retry(retry::never())
-            .no_proxy()
-            .timeout(timeout)
-            .default_headers(defaults)
-            .build()
-            .context("cannot build the HTTP client")?;
+        let http = build_http(timeout)?;
         let templates = mix
             .entries()
             .iter()
@@ -147,7 +138,21 @@ impl Client {
             })
             .collect::<anyhow::Result<Vec<_>>>()?
             .into();
-        Ok(Self { http, templates })
+        Ok(Self {
+            http,
+            templates,
+            timeout,
+        })
+    }
+
+    /// The same requests through a new connection pool, for another
+    /// runtime: connections then stay on the runtime that drives them.
+    pub fn fork(&self) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: build_http(self.timeout)?,
+            templates: self.templates.clone(),
+            timeout: self.timeout,
+        })
     }
 
     /// Sends mix entry `idx` once and reads the whole answer.
@@ -187,6 +192,23 @@ impl Client {
             tokio::time::sleep_until(deadline.min(Instant::now() + RETRY_EVERY)).await;
         }
     }
+}
+
+fn build_http(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    let mut defaults = HeaderMap::new();
+    let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
+    defaults.insert(USER_AGENT, HeaderValue::from_static(agent));
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        // `never()` alone still lets the retry layer clone every request
+        // (method, URI, headers, extensions) in case it is retried; with no
+        // retry allowed at all it hands each request straight through.
+        .retry(retry::never().max_retries_per_request(0))
+        .no_proxy()
+        .timeout(timeout)
+        .default_headers(defaults)
+        .build()
+        .context("cannot build the HTTP client")
 }
 
 /// `target` + `path`, keeping any base path of the target (`/api` + `/x`).

@@ -119,11 +119,14 @@ impl LoadTest {
             Model::Open {
                 schedule,
                 max_in_flight,
-            } => driver::open(ctx, schedule, *max_in_flight, stop).await,
-            Model::Closed { concurrency } => driver::closed(ctx, *concurrency, stop).await,
+            } => Ok(driver::open(ctx, schedule, *max_in_flight, stop).await),
+            Model::Closed { concurrency } => {
+                driver::closed(ctx, *concurrency, plan.threads, stop).await
+            }
         };
         monitor.finish();
         stopper.abort();
+        let end = end?;
         self.recorder.target_rate(0.0);
 
         let window = end.saturating_duration_since(start);
