@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod drills;
 mod faults;
 mod metrics_contract;
 mod routes;

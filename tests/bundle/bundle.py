@@ -10,10 +10,17 @@ Static, without any server:
 
 Against a live Prometheus (used by tests/e2e/prometheus.sh):
   bundle.py query URL EXPR            exit 0 when EXPR returns data, 1 if not
-  bundle.py dashboards ROOT URL [--alerts-may-be-empty | --only-alerts]
-      evaluate every dashboard expr, Grafana variables resolved through the
-      API, as instant and range queries; fail on an error, an empty result or
-      a result with no finite value
+  bundle.py dashboards ROOT URL [--quiet | --drill | --only-alerts]
+      evaluate every dashboard expr, panels and Prometheus annotations,
+      Grafana variables resolved through the API, panels as instant and range
+      queries, annotations as range queries (as Grafana runs them); fail on an
+      error, an empty result or a result with no finite value. Some queries
+      only show incidents: ALERTS, the scenario phase and the annotations
+      (fault changes, phases, failed scrapes, firing alerts). --quiet (alias
+      --alerts-may-be-empty) lets all of those be empty, for a lab under
+      default traffic; --drill lets only ALERTS panels be empty, for a lab in
+      the middle of a drill (tests/e2e/drills.sh); --only-alerts evaluates the
+      ALERTS queries alone, strictly
   bundle.py rules URL RULES_DIR      every rule group loaded and healthy, and
       the query under each alert's threshold returns data (prints the live
       value beside the threshold)
@@ -64,6 +71,43 @@ def walk_panels(panels):
     for panel in panels:
         yield panel
         yield from walk_panels(panel.get("panels", []))
+
+
+def annotation_expr(ann):
+    """The PromQL of a Prometheus annotation: Grafana 10+ keeps it in
+    `target.expr`, older dashboards at the top level."""
+    return (ann.get("target") or {}).get("expr") or ann.get("expr") or ""
+
+
+def dashboard_queries(board):
+    """(label, expr, kind) of every query of a dashboard; kind is "panel" or
+    "annotation"."""
+    for panel in walk_panels(board.get("panels", [])):
+        for t in panel.get("targets", []):
+            yield f"{board['uid']} / {panel.get('title')} / {t['refId']}", t["expr"], "panel"
+    for ann in board.get("annotations", {}).get("list", []):
+        if not ann.get("builtIn") and ann.get("datasource") == DATASOURCE:
+            yield f"{board['uid']} / annotation {ann.get('name')}", annotation_expr(ann), "annotation"
+
+
+def incident_only(expr, kind):
+    """Why a query may show nothing while the lab is quiet, or None."""
+    if kind == "annotation":
+        return "annotation"
+    if "ALERTS" in expr:
+        return "alerts"
+    if "obslab_scenario_phase" in expr:
+        return "scenario"
+    return None
+
+
+# Which incident-only queries may be empty, per mode of `dashboards`.
+MAY_BE_EMPTY = {
+    "strict": set(),
+    "quiet": {"annotation", "alerts", "scenario"},
+    "drill": {"alerts"},
+    "only-alerts": set(),
+}
 
 
 def load_dashboards(root):
@@ -117,6 +161,16 @@ def check_dashboard(path, board):
         problems.append("no title")
     if board.get("id") not in (None,):
         problems.append("carries a database id (drop 'id' so provisioning assigns one)")
+    for ann in board.get("annotations", {}).get("list", []):
+        name = f"annotation {ann.get('name')!r}"
+        if ann.get("builtIn"):
+            continue
+        if ann.get("datasource") != DATASOURCE:
+            problems.append(f"{name}: datasource {ann.get('datasource')!r}")
+        if not annotation_expr(ann).strip():
+            problems.append(f"{name}: empty expr")
+        if not ann.get("titleFormat"):
+            problems.append(f"{name}: no titleFormat")
     ids = []
     for panel in walk_panels(board.get("panels", [])):
         name = f"panel {panel.get('id')} {panel.get('title')!r}"
@@ -185,7 +239,7 @@ def cmd_check(root):
     if seed is not None and seed != SEED_QUERIES:
         raise Failure(f"the seed README's queries changed: {seed}")
     where = check_tp_row(boards)
-    n = sum(len(p.get("targets", [])) for _, b in boards for p in walk_panels(b["panels"]))
+    n = sum(1 for _, b in boards for _ in dashboard_queries(b))
     print(f"ok: {len(boards)} dashboards ({', '.join(uids)}), {n} queries, datasource uid "
           f"{DATASOURCE['uid']!r} everywhere, seed queries verbatim in {where}"
           + ("" if seed is not None else " (seed README not found beside the repository)"))
@@ -268,16 +322,17 @@ def resolve_variables(url, board):
     return variables
 
 
-def evaluate(url, expr):
-    """(instant result, range result) of expr over the last two minutes."""
+def evaluate(url, expr, instant=True, step=10):
+    """(instant result, range result) of expr over the last two minutes at
+    `step` seconds; the instant result is None when not asked for."""
     now = time.time()
-    instant = api(url, "/api/v1/query", query=expr, time=f"{now:.3f}")
+    instant = api(url, "/api/v1/query", query=expr, time=f"{now:.3f}") if instant else None
     ranged = api(url, "/api/v1/query_range", query=expr, start=f"{now - 120:.3f}",
-                 end=f"{now:.3f}", step="10")
+                 end=f"{now:.3f}", step=str(step))
     for body in (instant, ranged):
-        for w in body.get("warnings", []):
+        for w in (body or {}).get("warnings", []):
             print(f"    warning: {w}")
-    return instant["data"], ranged["data"]
+    return instant and instant["data"], ranged["data"]
 
 
 def cmd_query(url, expr):
@@ -291,31 +346,32 @@ def cmd_dashboards(root, url, mode):
     for path, board in load_dashboards(Path(root).resolve()):
         print(f"{board['uid']} ({path.name}):")
         variables = resolve_variables(url, board)
-        for panel in walk_panels(board.get("panels", [])):
-            for t in panel.get("targets", []):
-                about_alerts = "ALERTS" in t["expr"]
-                if mode == "only-alerts" and not about_alerts:
+        for label, raw, kind in dashboard_queries(board):
+            if mode == "only-alerts" and "ALERTS" not in raw:
+                continue
+            expr = interpolate(raw, variables)
+            checked += 1
+            try:
+                # A drill's events are short on a compressed timeline: a fine
+                # step does not miss them.
+                instant, ranged = evaluate(url, expr, instant=kind == "panel",
+                                           step=1 if mode == "drill" else 10)
+            except Failure as e:
+                failures.append(f"{label}: {e}\n      {expr}")
+                continue
+            why = incident_only(raw, kind)
+            if (instant is not None and not instant["result"]) or not ranged["result"]:
+                if why in MAY_BE_EMPTY[mode]:
+                    print(f"  ok (empty: {why}, shows incidents only)  {label}")
                     continue
-                expr = interpolate(t["expr"], variables)
-                label = f"{board['uid']} / {panel.get('title')} / {t['refId']}"
-                checked += 1
-                try:
-                    instant, ranged = evaluate(url, expr)
-                except Failure as e:
-                    failures.append(f"{label}: {e}\n      {expr}")
-                    continue
-                empty_ok = about_alerts and mode == "alerts-may-be-empty"
-                if not instant["result"] or not ranged["result"]:
-                    if empty_ok:
-                        print(f"  ok (empty while the lab is quiet)  {label}")
-                        continue
-                    failures.append(f"{label}: empty result\n      {expr}")
-                    continue
-                finite = [v for v in values_of(instant["result"]) if math.isfinite(v)]
-                if not finite:
-                    failures.append(f"{label}: no finite value (only NaN/Inf)\n      {expr}")
-                    continue
-                print(f"  ok ({len(instant['result'])} series)  {label}")
+                failures.append(f"{label}: empty result\n      {expr}")
+                continue
+            result = (instant or ranged)["result"]
+            finite = [v for v in values_of(result) if math.isfinite(v)]
+            if not finite:
+                failures.append(f"{label}: no finite value (only NaN/Inf)\n      {expr}")
+                continue
+            print(f"  ok ({len(result)} series{', range' if instant is None else ''})  {label}")
     if failures:
         raise Failure(f"{len(failures)} of {checked} dashboard queries failed:\n  "
                       + "\n  ".join(failures))
@@ -423,8 +479,10 @@ def main(argv):
                 return cmd_query(url, expr)
             case ["dashboards", root, url]:
                 cmd_dashboards(root, url, "strict")
-            case ["dashboards", root, url, "--alerts-may-be-empty"]:
-                cmd_dashboards(root, url, "alerts-may-be-empty")
+            case ["dashboards", root, url, "--quiet" | "--alerts-may-be-empty"]:
+                cmd_dashboards(root, url, "quiet")
+            case ["dashboards", root, url, "--drill"]:
+                cmd_dashboards(root, url, "drill")
             case ["dashboards", root, url, "--only-alerts"]:
                 cmd_dashboards(root, url, "only-alerts")
             case ["rules", url, rules_dir]:

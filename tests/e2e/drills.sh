@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# End-to-end proof of the incident drills of scenarios/ on a real Prometheus,
+# no containers, on a compressed timeline:
+#   1. every scenarios/*.yml loads: obslab-server --scenario FILE comes up and
+#      plays it, and a broken copy exits 2 at once;
+#   2. the project's rules are rewritten with every `for:` and range window
+#      divided by DRILLS_SPEED (tests/e2e/drills.py compress-rules), and
+#      Prometheus scrapes and evaluates every second;
+#   3. one obslab-server (--admin-token, --scenario-speed DRILLS_SPEED) and one
+#      obslab-loadgen (default mix) per drill, all drills in parallel, one
+#      Prometheus scraping them all: alerts are told apart by instance;
+#   4. once a full (compressed) window of default traffic is in and no alert
+#      fires, each drill is posted to its server (POST /admin/scenario), and
+#      drills.py proves that every alert of its answer key starts firing
+#      during its phase, that all resolve by the end of the scenario, and that
+#      no alert outside the key fires; when ObslabServerDown has fired and
+#      resolved, every dashboard query, annotations included, is evaluated in
+#      drill mode (the last two minutes hold the outage and the phase changes);
+#   5. a table: drill, alert, expected phase, fired at, resolved at.
+# About 3 minutes once built, at the default speed of 10, on 2 cores.
+#
+# Environment:
+#   OBSLAB_BIN_DIR       use the binaries there instead of building them
+#   OBSLAB_E2E_PROFILE   cargo profile to build, debug (default) or release
+#   PROMETHEUS, PROMTOOL Prometheus binaries (default: from PATH; Debian's
+#                        `prometheus` package provides both)
+#   DRILLS               drills to run, by file name without .yml (default: all)
+#   DRILLS_SPEED         timeline compression (default 10: a 5m window is 30s)
+#   DRILLS_RATE          req/s of each load generator (default 100; lower
+#                        rates make the compressed windows noisier)
+#   DRILLS_SLACK         seconds an alert may fire after its phase ended or
+#                        resolve after the scenario ended (default 5: scrape
+#                        and evaluation delays)
+#   DRILLS_ALLOW_EXTRA=1 report alerts outside the answer key, do not fail
+#   E2E_KEEP=1           keep the temporary directory (logs, TSDB)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+prometheus=${PROMETHEUS:-prometheus}
+promtool=${PROMTOOL:-promtool}
+speed=${DRILLS_SPEED:-10}
+rate=${DRILLS_RATE:-100}
+slack=${DRILLS_SLACK:-5}
+token=obslab-drills-token-0123456789
+bundle=(python3 "$root/tests/bundle/bundle.py")
+drills_py=(python3 "$root/tests/e2e/drills.py")
+
+say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
+die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+
+for tool in "$prometheus" "$promtool" python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install prometheus curl python3)"
+done
+if ! [[ $speed =~ ^[1-9][0-9]*$ ]]; then
+    die "DRILLS_SPEED must be a whole number ≥ 1"
+fi
+
+if [[ -n ${DRILLS:-} ]]; then
+    read -r -a names_wanted <<<"$DRILLS"
+else
+    names_wanted=()
+    for f in "$root"/scenarios/*.yml; do
+        names_wanted+=("$(basename "$f" .yml)")
+    done
+fi
+((${#names_wanted[@]})) || die "no drill in scenarios/"
+for name in "${names_wanted[@]}"; do
+    [[ -f $root/scenarios/$name.yml ]] || die "no scenarios/$name.yml"
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/obslab-drills.XXXXXX")
+pids=()
+names=()
+
+cleanup() {
+    local status=$?
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if ((status != 0)); then
+        for log in "$work"/*.log; do
+            [[ -f $log ]] || continue
+            printf '\n---- last lines of %s\n' "${log##*/}" >&2
+            tail -n 15 "$log" >&2
+        done
+    fi
+    if [[ ${E2E_KEEP:-0} == 1 ]]; then
+        echo "kept $work" >&2
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME COMMAND...: runs COMMAND in the background, output to NAME.log.
+start() {
+    local name=$1
+    shift
+    "$@" >"$work/$name.log" 2>&1 &
+    pids+=("$!")
+    names+=("$name")
+}
+
+# stop_last: stops the process started last.
+stop_last() {
+    local keys=("${!pids[@]}")
+    local i=${keys[-1]}
+    kill "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+    unset "pids[$i]" "names[$i]"
+}
+
+# Fails at once when a process started here has exited.
+all_alive() {
+    local i
+    for i in "${!pids[@]}"; do
+        kill -0 "${pids[$i]}" 2>/dev/null || die "${names[$i]} exited (see ${names[$i]}.log below)"
+    done
+}
+
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND twice a second until it
+# succeeds; fails after SECONDS.
+wait_until() {
+    local deadline=$((SECONDS + $1)) what=$2
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        all_alive
+        ((SECONDS < deadline)) || die "timed out waiting for $what"
+        sleep 0.5
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# admin URL METHOD PATH: the admin API's answer.
+admin() {
+    curl -fsS -X "$2" -H "Authorization: Bearer $token" "$1$3"
+}
+
+say "static checks: dashboards, compressed rules (÷ $speed)"
+"${bundle[@]}" check "$root"
+mkdir -p "$work/prometheus"
+"${drills_py[@]}" compress-rules "$root/prometheus/rules" "$work/prometheus/rules" --speed "$speed"
+"$promtool" check rules "$work"/prometheus/rules/*.yml >/dev/null
+
+if [[ -n ${OBSLAB_BIN_DIR:-} ]]; then
+    bin=$OBSLAB_BIN_DIR
+else
+    profile=${OBSLAB_E2E_PROFILE:-debug}
+    say "building obslab-server and obslab-loadgen ($profile)"
+    flags=()
+    [[ $profile == release ]] && flags=(--release)
+    (cd "$root" && cargo build --quiet "${flags[@]}" -p obslab-server -p obslab-loadgen)
+    bin=${CARGO_TARGET_DIR:-$root/target}/$profile
+fi
+[[ -x $bin/obslab-server && -x $bin/obslab-loadgen ]] || die "no binaries in $bin"
+
+say "every scenario file loads with --scenario and plays"
+for file in "$root"/scenarios/*.yml; do
+    name=$(basename "$file" .yml)
+    port=$(free_port)
+    start "load-$name" "$bin/obslab-server" --listen "127.0.0.1:$port" \
+        --admin-token "$token" --scenario "$file"
+    wait_until 15 "obslab-server --scenario $name" curl -fsS "http://127.0.0.1:$port/readyz"
+    "${drills_py[@]}" playing "$name" "$(admin "http://127.0.0.1:$port" GET /admin/scenario)"
+    stop_last
+done
+broken="$work/broken.yml"
+sed 's/^phases:/phasez:/' "$root/scenarios/${names_wanted[0]}.yml" >"$broken"
+set +e
+timeout 10 "$bin/obslab-server" --listen 127.0.0.1:0 --scenario "$broken" >"$work/broken.log" 2>&1
+code=$?
+set -e
+((code == 2)) || die "a broken scenario should exit 2, got $code"
+grep -q "phasez" "$work/broken.log" || die "the broken scenario's error does not name the culprit"
+echo "  a broken scenario exits 2: $(grep -m1 -o 'unknown field .phasez.' "$work/broken.log" || head -c 120 "$work/broken.log")"
+
+say "${#names_wanted[@]} servers and load generators (${rate} req/s each, default mix)"
+server_targets=()
+loadgen_targets=()
+specs=()
+for name in "${names_wanted[@]}"; do
+    sport=$(free_port)
+    lport=$(free_port)
+    start "server-$name" "$bin/obslab-server" --listen "127.0.0.1:$sport" \
+        --admin-token "$token" --scenario-speed "$speed"
+    wait_until 15 "obslab-server for $name" curl -fsS "http://127.0.0.1:$sport/readyz"
+    start "loadgen-$name" "$bin/obslab-loadgen" --target "http://127.0.0.1:$sport" \
+        --rate "$rate" --metrics-listen "127.0.0.1:$lport"
+    wait_until 15 "obslab-loadgen for $name" curl -fsS "http://127.0.0.1:$lport/metrics"
+    server_targets+=("\"127.0.0.1:$sport\"")
+    loadgen_targets+=("\"127.0.0.1:$lport\"")
+    specs+=("$name=$root/scenarios/$name.yml,http://127.0.0.1:$sport,127.0.0.1:$sport,127.0.0.1:$lport")
+    echo "  $name: server 127.0.0.1:$sport, load generator metrics 127.0.0.1:$lport"
+done
+
+prom_port=$(free_port)
+prom=http://127.0.0.1:$prom_port
+say "Prometheus ($("$prometheus" --version 2>&1 | head -n 1)) on 127.0.0.1:$prom_port, 1 s scrape and evaluation"
+join() { local IFS=,; echo "$*"; }
+# The jobs keep the project's names: the rules select on them (up{job=...}).
+cat >"$work/prometheus/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - rules/*.yml
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:$prom_port"]
+  - job_name: obslab-server
+    static_configs:
+      - targets: [$(join "${server_targets[@]}")]
+  - job_name: obslab-loadgen
+    static_configs:
+      - targets: [$(join "${loadgen_targets[@]}")]
+EOF
+"$promtool" check config "$work/prometheus/prometheus.yml" >/dev/null
+start prometheus "$prometheus" \
+    --config.file="$work/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$work/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port"
+wait_until 60 "Prometheus /-/ready" curl -fsS "$prom/-/ready"
+
+# The compressed 5 m window, in seconds: a full one of default traffic must be
+# in before the drills start, as in a lab that has been running for a while.
+window=$((300 / speed))
+targets=$((1 + 2 * ${#names_wanted[@]}))
+say "waiting for data: $targets targets up, every alert's query answering, a full ${window}s window"
+wait_until 60 "all targets up" "${bundle[@]}" query "$prom" "count(up == 1) == $targets"
+wait_until 60 "every alert's query to return data" "${bundle[@]}" rules "$prom" "$work/prometheus/rules"
+wait_until $((window + 60)) "a full window of samples" "${bundle[@]}" query "$prom" \
+    "min(count_over_time(up{job=\"obslab-server\"}[${window}s])) >= $((window * 9 / 10))"
+alerts=$("${bundle[@]}" alerts "$prom")
+if grep -q ' firing$' <<<"$alerts"; then
+    die "an alert fires before any drill started:"$'\n'"$alerts"
+fi
+echo "  no alert firing"
+
+say "drills: ${names_wanted[*]}"
+run=(--prometheus "$prom" --speed "$speed" --token "$token" --root "$root" --slack "$slack")
+[[ ${DRILLS_ALLOW_EXTRA:-0} == 1 ]] && run+=(--allow-extra)
+[[ " ${names_wanted[*]} " == *" total-outage "* ]] && run+=(--dashboards-after ObslabServerDown)
+all_alive
+"${drills_py[@]}" run "${run[@]}" "${specs[@]}"
+all_alive
+
+say "drills: ok"
