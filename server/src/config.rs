@@ -96,9 +96,10 @@ pub struct Args {
 
     /// Scenario file (YAML) to run from start: a timeline of fault changes.
     #[arg(long, env = "OBSLAB_SCENARIO")]
-    pub scenario: Option<std::path::PathBuf>,
+    pub scenario: Option<String>,
 
-    /// Play scenarios this many times faster (for rehearsals and tests).
+    /// Play scenarios this many times faster (for rehearsals and tests); empty
+    /// means 1.
     #[arg(long, env = "OBSLAB_SCENARIO_SPEED", default_value = "1", value_parser = parse_speed)]
     pub scenario_speed: f64,
 
@@ -200,9 +201,11 @@ impl Config {
             error_weights: args.error_weights,
             outage: false,
         };
-        let scenario = match &args.scenario {
+        // An empty OBSLAB_SCENARIO (a blank line in compose's .env) means none.
+        let scenario = match args.scenario.as_deref().filter(|p| !p.trim().is_empty()) {
             None => None,
             Some(path) => {
+                let path = std::path::Path::new(path);
                 let invalid = |e: &dyn std::fmt::Display| {
                     Args::command().error(
                         ErrorKind::ValueValidation,
@@ -294,6 +297,9 @@ fn parse_token(s: &str) -> Result<AdminToken, String> {
 
 /// A positive, finite speed-up factor.
 fn parse_speed(s: &str) -> Result<f64, String> {
+    if s.trim().is_empty() {
+        return Ok(1.0);
+    }
     match s.trim().parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
         _ => Err(format!(

@@ -58,13 +58,28 @@ pub struct Expectation {
     pub phase: String,
     /// Roughly how long after the phase starts it fires (humantime), as a
     /// hint for students.
-    #[serde(default)]
-    pub after: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub after: Option<Duration>,
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     crate::config::parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -251,6 +266,10 @@ phases:
             ),
             (SPIKE.replace("duration: 1m", "duration: soon"), "soon"),
             (SPIKE.replace("description", "descripton"), "descripton"),
+            (
+                SPIKE.replace("after: 2m", "after: 2 minutes-ish"),
+                "minutes-ish",
+            ),
         ];
         for (text, culprit) in cases {
             let err = format!("{:#}", Scenario::parse(&text).unwrap_err());

@@ -127,3 +127,25 @@ async fn healthcheck_exits_0_when_live_and_1_when_not() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unhealthy"));
 }
+
+#[test]
+fn empty_scenario_variables_mean_unset() {
+    use std::io::{BufRead, BufReader};
+    // A blank `OBSLAB_SCENARIO=` line in compose's .env must not stop the server.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
+        .args(["--listen=127.0.0.1:0", "--log-format=json"])
+        .envs([("OBSLAB_SCENARIO", ""), ("OBSLAB_SCENARIO_SPEED", "")])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("obslab-server ready"));
+    assert!(ready, "the server did not start: {:?}", child.wait());
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

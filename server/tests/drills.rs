@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use obslab_server::Config;
-use obslab_server::config::parse_duration;
 use obslab_server::patch::ProfilePatch;
 use obslab_server::scenario::Scenario;
 
@@ -85,9 +84,7 @@ fn every_answer_key_names_a_rule_and_a_moment_inside_its_phase() {
             let phase = scenario.phases.iter().find(|p| p.name == e.phase).unwrap();
             let after = e
                 .after
-                .as_deref()
                 .unwrap_or_else(|| panic!("{name}: {} has no `after` hint", e.alert));
-            let after = parse_duration(after).unwrap_or_else(|m| panic!("{name}: {m}"));
             assert!(
                 after < phase.duration,
                 "{name}: {} is due {after:?} into {}, which lasts {:?}",
