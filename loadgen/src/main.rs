@@ -24,7 +24,11 @@ fn main() -> ExitCode {
     let output = plan.output;
     let result = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(obslab_loadgen::run(plan, obslab_loadgen::shutdown_signal())));
+        .and_then(|rt| {
+            rt.block_on(async {
+                obslab_loadgen::run(plan, obslab_loadgen::shutdown_signal()).await
+            })
+        });
     match result {
         Ok(summary) => {
             if let Err(e) = report::emit(&summary, output) {

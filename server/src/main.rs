@@ -33,6 +33,8 @@ fn main() -> ExitCode {
 
 #[tokio::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Before the ready line: a SIGTERM right after it must drain, not kill.
+    let signal = shutdown::signal();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen)", config.listen))?;
@@ -41,7 +43,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "obslab-server ready"
     );
-    obslab_server::run(config, listener, shutdown::signal()).await
+    obslab_server::run(config, listener, signal).await
 }
 
 /// Logs to stderr; `RUST_LOG` refines the level (default `info`).

@@ -7,32 +7,43 @@ use tokio::sync::oneshot;
 
 use crate::state::SharedState;
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-pub async fn signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for SIGINT");
+/// Installs the SIGINT and SIGTERM handlers now, so that a signal arriving
+/// right after start-up is not lost to the default action, and returns a
+/// future that resolves on the first of them. Call it inside the runtime.
+pub fn signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            tokio::select! {
+                () = recv(interrupt, "SIGINT") => tracing::info!("SIGINT received"),
+                () = recv(terminate, "SIGTERM") => tracing::info!("SIGTERM received"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("Ctrl-C received");
+        } else {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    }
+}
+
+/// Waits for a signal whose handler is installed; forever if it could not be.
+#[cfg(unix)]
+async fn recv(signal: std::io::Result<tokio::signal::unix::Signal>, name: &'static str) {
+    match signal {
+        Ok(mut signal) => {
+            signal.recv().await;
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received"),
-        () = terminate => tracing::info!("SIGTERM received"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for {name}");
+            std::future::pending::<()>().await;
+        }
     }
 }
 
