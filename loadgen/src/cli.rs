@@ -85,7 +85,8 @@ pub struct Args {
     #[arg(long, env = "LOADGEN_THREADS", value_name = "N", value_parser = parse_count)]
     pub threads: Option<u64>,
 
-    /// Per-request timeout, from send to the end of the body [default: 10s]
+    /// Per-request timeout, from send to the end of the body; a request with
+    /// no status by then counts as a timeout [default: 10s]
     #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = schedule::parse_duration)]
     pub timeout: Option<Duration>,
 
@@ -240,8 +241,14 @@ impl Args {
                     .map_or(DEFAULT_MAX_IN_FLIGHT, |n| to_usize(n.min(u32::MAX.into()))),
             },
         };
+        // A flag's header replaces the scenario's of the same name.
         let mut headers = scn.headers;
-        headers.extend(self.headers);
+        for (name, _) in &self.headers {
+            headers.remove(name);
+        }
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
         let mut thresholds = scn.thresholds;
         thresholds.extend(self.thresholds);
         Plan {

@@ -23,7 +23,8 @@ const RETRY_EVERY: Duration = Duration::from_millis(500);
 /// The three kinds of transport failure the report counts apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// No complete answer before `--timeout`.
+    /// No response status before `--timeout` (a body cut short after the
+    /// status still counts as answered: the server counted the request).
     Timeout,
     /// The TCP (or TLS) connection could not be made.
     Connect,

@@ -53,7 +53,9 @@ pub(crate) async fn open(
     let mut last_send = ctx.start;
     let mut n = 0;
     let end = loop {
-        let due = schedule.intended(n).map(|offset| ctx.start + offset);
+        let due = schedule
+            .intended(n)
+            .and_then(|offset| ctx.start.checked_add(offset));
         let at = match due {
             Some(at) if n < limit && ctx.deadline.is_none_or(|d| at < d) => at,
             _ => {

@@ -104,7 +104,8 @@ impl LoadTest {
             mix: plan.mix.clone(),
             recorder: self.recorder.clone(),
             start,
-            deadline: plan.duration.map(|d| start + d),
+            // A duration past what the clock can hold means until stopped.
+            deadline: plan.duration.and_then(|d| start.checked_add(d)),
             requests: plan.requests,
             seed: plan.seed,
         });

@@ -147,7 +147,8 @@ impl Schedule {
             let disc = (seg.from * seg.from + 2.0 * seg.slope * m).max(0.0);
             2.0 * m / (seg.from + disc.sqrt())
         };
-        Some(Duration::from_secs_f64(seg.start + t.min(seg.len)))
+        // Beyond Duration's range (a rate like 1e-20) the schedule ends.
+        Duration::try_from_secs_f64(seg.start + t.min(seg.len)).ok()
     }
 
     /// The rate (req/s) the schedule asks for at `elapsed`.
@@ -169,7 +170,7 @@ impl Schedule {
     /// Total length, or `None` for a constant rate that runs until stopped.
     pub fn length(&self) -> Option<Duration> {
         let end = self.segments.last().map_or(0.0, |s| s.start + s.len);
-        end.is_finite().then(|| Duration::from_secs_f64(end))
+        Duration::try_from_secs_f64(end).ok()
     }
 
     fn segment_at(&self, t: f64) -> Option<&Segment> {

@@ -94,7 +94,7 @@ pub struct Endpoint {
 /// Transport failures by kind.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Errors {
-    /// No complete answer before `--timeout`.
+    /// No response status before `--timeout`.
     pub timeout: u64,
     /// The connection could not be made.
     pub connect: u64,

@@ -271,6 +271,12 @@ fn scenario_file_gives_the_same_plan_as_flags() {
     let overridden =
         Plan::try_parse_from(["obslab-loadgen", "--scenario", path, "--concurrency", "3"]).unwrap();
     assert!(matches!(overridden.model, Model::Closed { concurrency: 3 }));
+    // A header flag replaces the file's header of the same name.
+    let header =
+        Plan::try_parse_from(["obslab-loadgen", "--scenario", path, "--header", "X-Lab: 2"])
+            .unwrap();
+    let values: Vec<_> = header.headers.get_all("x-lab").iter().collect();
+    assert_eq!(values, ["2"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

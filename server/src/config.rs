@@ -81,7 +81,7 @@ pub struct Args {
     pub log_format: LogFormat,
 
     /// Log one line per request (method, path, status, duration).
-    #[arg(long, env = "OBSLAB_ACCESS_LOG")]
+    #[arg(long, env = "OBSLAB_ACCESS_LOG", value_parser = clap::builder::FalseyValueParser::new())]
     pub access_log: bool,
 
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish

@@ -80,8 +80,9 @@ pub struct FaultProfile {
     pub slow_timeout: Duration,
     /// Weights of the error types `GET /error` picks from.
     pub error_weights: ErrorWeights,
-    /// Every route but `/admin/*` answers 503 outage, `/metrics` included,
-    /// so Prometheus sees the target down.
+    /// Every route but `/admin/*`, `/livez` and `/readyz` answers 503
+    /// outage, `/metrics` included, so Prometheus sees the target down while
+    /// orchestrators still see a live, ready process.
     pub outage: bool,
 }
 

@@ -69,7 +69,7 @@ async fn dispatch<B: Buf>(
         )
     } else if !endpoint.allows(&method) {
         method_not_allowed(&method, endpoint)
-    } else if state.faults.outage() {
+    } else if state.faults.outage() && !matches!(endpoint, Endpoint::Livez | Endpoint::Readyz) {
         Answer::error(ErrorType::Outage, ErrorType::Outage.sentence())
     } else {
         match endpoint {
@@ -126,7 +126,8 @@ async fn read_body<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>) -> 
     Some(bytes)
 }
 
-fn method_not_allowed(method: &Method, endpoint: Endpoint) -> Answer {
+/// 405 with the `Allow` header of `endpoint`.
+pub(crate) fn method_not_allowed(method: &Method, endpoint: Endpoint) -> Answer {
     let allow = endpoint.allow();
     let mut answer = Answer::error(
         ErrorType::MethodNotAllowed,

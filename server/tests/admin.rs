@@ -167,10 +167,17 @@ async fn a_patch_changes_outcomes_and_reset_restores_them() {
 }
 
 #[tokio::test]
-async fn an_outage_fails_every_route_but_the_admin_api() {
+async fn an_outage_fails_every_route_but_admin_and_probes() {
     let server = TestServer::start(&["--admin-token", TOKEN]).await;
     patch(&server, json!({"outage": true})).await;
-    for path in ["/", "/stats", "/metrics", "/livez"] {
+    for path in ["/livez", "/readyz"] {
+        assert_eq!(
+            server.get(path).await.0,
+            200,
+            "{path} keeps telling the truth"
+        );
+    }
+    for path in ["/", "/stats", "/metrics", "/health"] {
         let (status, body) = server.get(path).await;
         assert_eq!(
             (status, body["error_type"].as_str()),

@@ -128,13 +128,13 @@ async fn healthcheck_exits_0_when_live_and_1_when_not() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unhealthy"));
 }
 
-#[test]
-fn empty_scenario_variables_mean_unset() {
+/// Starts the binary with `env`, waits for its ready line, stops it with
+/// SIGTERM and checks it exits 0.
+fn assert_starts(env: &[(&str, &str)]) {
     use std::io::{BufRead, BufReader};
-    // A blank `OBSLAB_SCENARIO=` line in compose's .env must not stop the server.
     let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
         .args(["--listen=127.0.0.1:0", "--log-format=json"])
-        .envs([("OBSLAB_SCENARIO", ""), ("OBSLAB_SCENARIO_SPEED", "")])
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -142,10 +142,27 @@ fn empty_scenario_variables_mean_unset() {
         .lines()
         .map_while(Result::ok)
         .any(|line| line.contains("obslab-server ready"));
-    assert!(ready, "the server did not start: {:?}", child.wait());
+    assert!(
+        ready,
+        "{env:?}: the server did not start: {:?}",
+        child.wait()
+    );
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{env:?}");
+}
+
+#[test]
+fn boolean_twins_accept_the_usual_spellings() {
+    for value in ["1", "true", "yes", "on", "0", "false"] {
+        assert_starts(&[("OBSLAB_ACCESS_LOG", value)]);
+    }
+}
+
+#[test]
+fn empty_scenario_variables_mean_unset() {
+    // A blank `OBSLAB_SCENARIO=` line in compose's .env must not stop the server.
+    assert_starts(&[("OBSLAB_SCENARIO", ""), ("OBSLAB_SCENARIO_SPEED", "")]);
 }
