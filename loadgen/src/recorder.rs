@@ -1,11 +1,12 @@
 //! Where every request's fate is written down, in constant memory.
 //!
-//! Each mix entry has one HdrHistogram of latencies (microseconds, 3
-//! significant digits, up to an hour) and a handful of counters; the total
+//! Each mix entry has a handful of atomic counters and one HdrHistogram of
+//! latencies (microseconds, 3 significant digits, up to an hour); the total
 //! is their merge, computed when the report is built. Tasks record directly
-//! here (a short, uncontended lock per entry, never held across an await),
-//! so there is no channel that could grow, and the `--metrics-listen`
-//! families are updated by the same calls, so the two views cannot drift.
+//! here, so there is no channel that could grow: counting is an atomic add,
+//! and only an answer takes the entry's lock (never held across an await) to
+//! record its status and latency. The `--metrics-listen` families are
+//! updated by the same calls, so the two views cannot drift.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -39,18 +40,6 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn new() -> Self {
-        Self {
-            requests: 0,
-            responses: 0,
-            dropped: 0,
-            errors: [0; 3],
-            status_codes: BTreeMap::new(),
-            latency_us: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3)
-                .expect("static histogram bounds are valid"),
-        }
-    }
-
     /// Adds `other` into `self` (used for the run's total).
     pub fn merge(&mut self, other: &Stats) {
         self.requests += other.requests;
@@ -81,13 +70,39 @@ pub struct Progress {
     pub dropped: u64,
 }
 
-/// The shared accumulator of a run.
-pub struct Recorder {
-    entries: Vec<Mutex<Stats>>,
+/// One mix entry's accumulators.
+struct Entry {
     requests: AtomicU64,
     responses: AtomicU64,
-    errors: AtomicU64,
     dropped: AtomicU64,
+    errors: [AtomicU64; 3],
+    /// Statuses and latencies of answers: the only part behind a lock.
+    answers: Mutex<(BTreeMap<u16, u64>, Histogram<u64>)>,
+}
+
+impl Entry {
+    fn new() -> Self {
+        let latency = Histogram::new_with_bounds(1, MAX_LATENCY_US, 3)
+            .expect("static histogram bounds are valid");
+        Self {
+            requests: AtomicU64::new(0),
+            responses: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            errors: Default::default(),
+            answers: Mutex::new((BTreeMap::new(), latency)),
+        }
+    }
+
+    fn answers(&self) -> std::sync::MutexGuard<'_, (BTreeMap<u16, u64>, Histogram<u64>)> {
+        // A panic while holding the lock cannot leave the map or histogram
+        // half-updated in a way that matters for counting: ignore poisoning.
+        self.answers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The shared accumulator of a run.
+pub struct Recorder {
+    entries: Vec<Entry>,
     warned: [AtomicBool; 3],
     metrics: Option<Arc<Metrics>>,
 }
@@ -96,11 +111,7 @@ impl Recorder {
     /// A recorder for `entries` mix entries, mirroring into `metrics`.
     pub fn new(entries: usize, metrics: Option<Arc<Metrics>>) -> Self {
         Self {
-            entries: (0..entries).map(|_| Mutex::new(Stats::new())).collect(),
-            requests: AtomicU64::new(0),
-            responses: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
+            entries: (0..entries).map(|_| Entry::new()).collect(),
             warned: Default::default(),
             metrics,
         }
@@ -108,8 +119,7 @@ impl Recorder {
 
     /// Entry `idx` is being sent, `lag` after its intended time (open model).
     pub fn sent(&self, idx: usize, lag: Option<Duration>) {
-        self.requests.fetch_add(1, Relaxed);
-        self.lock(idx).requests += 1;
+        self.entries[idx].requests.fetch_add(1, Relaxed);
         if let Some(m) = &self.metrics {
             m.sent(lag);
         }
@@ -128,22 +138,20 @@ impl Recorder {
                 Err(kind)
             }
         };
-        {
-            let mut stats = self.lock(idx);
-            match outcome {
-                Ok(status) => {
-                    stats.responses += 1;
-                    *stats.status_codes.entry(status).or_default() += 1;
-                    let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-                    stats.latency_us.saturating_record(us.max(1));
-                }
-                Err(kind) => stats.errors[kind.index()] += 1,
+        let entry = &self.entries[idx];
+        match outcome {
+            Ok(status) => {
+                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                let mut answers = entry.answers();
+                *answers.0.entry(status).or_default() += 1;
+                answers.1.saturating_record(us.max(1));
+                drop(answers);
+                entry.responses.fetch_add(1, Relaxed);
+            }
+            Err(kind) => {
+                entry.errors[kind.index()].fetch_add(1, Relaxed);
             }
         }
-        match outcome {
-            Ok(_) => self.responses.fetch_add(1, Relaxed),
-            Err(_) => self.errors.fetch_add(1, Relaxed),
-        };
         if let Some(m) = &self.metrics {
             m.finished(idx, latency, outcome);
         }
@@ -151,8 +159,7 @@ impl Recorder {
 
     /// Entry `idx` was due but the in-flight cap refused it.
     pub fn dropped(&self, idx: usize) {
-        self.dropped.fetch_add(1, Relaxed);
-        self.lock(idx).dropped += 1;
+        self.entries[idx].dropped.fetch_add(1, Relaxed);
         if let Some(m) = &self.metrics {
             m.dropped(idx);
         }
@@ -165,26 +172,34 @@ impl Recorder {
         }
     }
 
-    /// Running totals for the progress display.
+    /// Running totals for the progress display: a few atomic loads per
+    /// mix entry.
     pub fn progress(&self) -> Progress {
-        Progress {
-            requests: self.requests.load(Relaxed),
-            responses: self.responses.load(Relaxed),
-            errors: self.errors.load(Relaxed),
-            dropped: self.dropped.load(Relaxed),
+        let mut p = Progress::default();
+        for e in &self.entries {
+            p.requests += e.requests.load(Relaxed);
+            p.responses += e.responses.load(Relaxed);
+            p.errors += e.errors.iter().map(|n| n.load(Relaxed)).sum::<u64>();
+            p.dropped += e.dropped.load(Relaxed);
         }
+        p
     }
 
     /// A copy of every entry's stats, in mix order.
     pub fn snapshot(&self) -> Vec<Stats> {
-        (0..self.entries.len())
-            .map(|i| self.lock(i).clone())
+        self.entries
+            .iter()
+            .map(|e| {
+                let answers = e.answers();
+                Stats {
+                    requests: e.requests.load(Relaxed),
+                    responses: e.responses.load(Relaxed),
+                    dropped: e.dropped.load(Relaxed),
+                    errors: e.errors.each_ref().map(|n| n.load(Relaxed)),
+                    status_codes: answers.0.clone(),
+                    latency_us: answers.1.clone(),
+                }
+            })
             .collect()
-    }
-
-    fn lock(&self, idx: usize) -> std::sync::MutexGuard<'_, Stats> {
-        // A panic while holding the lock cannot leave Stats half-updated in
-        // a way that matters for counting, so poisoning is ignored.
-        self.entries[idx].lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 
-use crate::error_type::ErrorType;
 use crate::faults::{ErrorWeights, FaultProfile, RouteFaults};
 use crate::scenario::Scenario;
 
@@ -259,30 +258,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// `type=weight,...` over the four manual error types.
 pub fn parse_error_weights(s: &str) -> Result<ErrorWeights, String> {
-    let mut weights = [0.0; 4];
+    let mut named = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, weight) = part
             .split_once('=')
             .ok_or_else(|| format!("`{part}` is not of the form type=weight"))?;
-        let index = ErrorType::MANUAL
-            .iter()
-            .position(|t| t.as_str() == name.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown error type `{}`; valid: {}",
-                    name.trim(),
-                    manual_names()
-                )
-            })?;
-        let weight: f64 = weight
-            .trim()
-            .parse()
-            .ok()
-            .filter(|w: &f64| w.is_finite() && *w >= 0.0)
-            .ok_or_else(|| format!("weight `{}` of {name} is not a number ≥ 0", weight.trim()))?;
-        weights[index] = weight;
+        let weight: f64 = weight.trim().parse().map_err(|_| {
+            format!(
+                "weight `{}` of {} is not a number",
+                weight.trim(),
+                name.trim()
+            )
+        })?;
+        named.push((name.trim(), weight));
     }
-    ErrorWeights::new(weights).ok_or_else(|| "at least one weight must be above 0".to_string())
+    ErrorWeights::from_named(named).map_err(|e| e.to_string())
 }
 
 /// A bearer token: printable ASCII, no spaces, at least 16 characters.
@@ -320,10 +310,6 @@ fn parse_namespace(s: &str) -> Result<String, String> {
             "`{s}` is not a valid metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)"
         ))
     }
-}
-
-fn manual_names() -> String {
-    ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
 }
 
 #[cfg(test)]

@@ -65,6 +65,16 @@ impl ErrorType {
         }
     }
 
+    /// One of the four `/error` types, by name.
+    pub fn manual(name: &str) -> Option<ErrorType> {
+        ErrorType::MANUAL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The four `/error` types' names, for messages listing them.
+    pub fn manual_names() -> String {
+        ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
+    }
+
     /// Parses a label value back into its type.
     pub fn from_name(name: &str) -> Option<ErrorType> {
         ErrorType::ALL.into_iter().find(|t| t.as_str() == name)

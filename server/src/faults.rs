@@ -120,9 +120,62 @@ impl ErrorWeights {
         Some(ErrorWeights { weights, index })
     }
 
+    /// Weights by type name (omitted types weigh 0): the one parser behind
+    /// `--error-weights` and the admin API's `error_weights`.
+    pub fn from_named<'a>(
+        named: impl IntoIterator<Item = (&'a str, f64)>,
+    ) -> Result<ErrorWeights, WeightError> {
+        let mut weights = [0.0; 4];
+        for (name, weight) in named {
+            let index = ErrorType::MANUAL
+                .iter()
+                .position(|t| t.as_str() == name)
+                .ok_or_else(|| WeightError::UnknownType(name.to_string()))?;
+            if !weight.is_finite() || weight < 0.0 {
+                return Err(WeightError::BadWeight(name.to_string(), weight));
+            }
+            weights[index] = weight;
+        }
+        ErrorWeights::new(weights).ok_or(WeightError::AllZero)
+    }
+
     /// The weights, in the order of [`ErrorType::MANUAL`].
     pub fn as_array(&self) -> [f64; 4] {
         self.weights
+    }
+}
+
+/// Why a set of named weights was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightError {
+    UnknownType(String),
+    BadWeight(String, f64),
+    AllZero,
+}
+
+impl WeightError {
+    /// The type to blame, when one is.
+    pub fn culprit(&self) -> Option<&str> {
+        match self {
+            WeightError::UnknownType(name) | WeightError::BadWeight(name, _) => Some(name),
+            WeightError::AllZero => None,
+        }
+    }
+}
+
+impl std::fmt::Display for WeightError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeightError::UnknownType(name) => write!(
+                f,
+                "unknown error type `{name}`; valid: {}",
+                ErrorType::manual_names()
+            ),
+            WeightError::BadWeight(name, w) => {
+                write!(f, "weight {w} of {name} is not a number ≥ 0")
+            }
+            WeightError::AllZero => f.write_str("at least one weight must be above 0"),
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
-use serde_json::json;
 use warp::Reply;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
@@ -120,6 +119,21 @@ struct Stats {
     timestamp: String,
 }
 
+/// The body of a successful `GET /slow`.
+#[derive(Serialize)]
+struct Slow {
+    message: &'static str,
+    delay_seconds: f64,
+    timestamp: String,
+}
+
+/// The body of `/livez` and `/readyz`.
+#[derive(Serialize)]
+struct Probe {
+    status: &'static str,
+    timestamp: String,
+}
+
 /// GET /stats — totals since start, from the same counters as /metrics.
 pub fn stats(state: &AppState) -> Answer {
     let s = state.metrics.snapshot();
@@ -155,13 +169,13 @@ pub fn error(state: &AppState, requested: Option<&str>) -> Answer {
     let Some(name) = requested else {
         return Answer::failure(state.faults.manual_error());
     };
-    match ErrorType::MANUAL.into_iter().find(|t| t.as_str() == name) {
+    match ErrorType::manual(name) {
         Some(error) => Answer::failure(error),
         None => Answer::error(
             ErrorType::ValidationError,
             &format!(
                 "unknown error type `{name}`; valid types: {}",
-                ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
+                ErrorType::manual_names()
             ),
         ),
     }
@@ -181,11 +195,11 @@ pub async fn slow(state: &AppState) -> Answer {
     }
     Answer::json(
         StatusCode::OK,
-        &json!({
-            "message": "Slow request completed",
-            "delay_seconds": round_ms(decision.delay),
-            "timestamp": now(),
-        }),
+        &Slow {
+            message: "Slow request completed",
+            delay_seconds: round_ms(decision.delay),
+            timestamp: now(),
+        },
     )
 }
 
@@ -193,7 +207,10 @@ pub async fn slow(state: &AppState) -> Answer {
 pub fn livez() -> Answer {
     Answer::json(
         StatusCode::OK,
-        &json!({"status": "alive", "timestamp": now()}),
+        &Probe {
+            status: "alive",
+            timestamp: now(),
+        },
     )
 }
 
@@ -202,12 +219,18 @@ pub fn readyz(state: &AppState) -> Answer {
     if state.is_draining() {
         Answer::json(
             StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "draining", "timestamp": now()}),
+            &Probe {
+                status: "draining",
+                timestamp: now(),
+            },
         )
     } else {
         Answer::json(
             StatusCode::OK,
-            &json!({"status": "ready", "timestamp": now()}),
+            &Probe {
+                status: "ready",
+                timestamp: now(),
+            },
         )
     }
 }

@@ -120,30 +120,14 @@ fn duration(text: &str, field: String) -> Result<Duration, FieldError> {
 }
 
 fn error_weights(weights: &BTreeMap<String, f64>) -> Result<ErrorWeights, FieldError> {
-    let mut array = [0.0; 4];
-    for (name, weight) in weights {
-        let field = format!("error_weights.{name}");
-        let index = ErrorType::MANUAL
-            .iter()
-            .position(|t| t.as_str() == name)
-            .ok_or_else(|| FieldError {
-                field: field.clone(),
-                message: format!(
-                    "unknown error type; valid: {}",
-                    ErrorType::MANUAL.map(ErrorType::as_str).join(", ")
-                ),
-            })?;
-        if !weight.is_finite() || *weight < 0.0 {
-            return Err(FieldError {
-                field,
-                message: format!("{weight} is not a weight ≥ 0"),
-            });
+    ErrorWeights::from_named(weights.iter().map(|(n, w)| (n.as_str(), *w))).map_err(|e| {
+        FieldError {
+            field: match e.culprit() {
+                Some(name) => format!("error_weights.{name}"),
+                None => "error_weights".to_string(),
+            },
+            message: e.to_string(),
         }
-        array[index] = *weight;
-    }
-    ErrorWeights::new(array).ok_or_else(|| FieldError {
-        field: "error_weights".to_string(),
-        message: "at least one weight must be above 0".to_string(),
     })
 }
 

@@ -45,12 +45,10 @@ token=obslab-drills-token-0123456789
 bundle=(python3 "$root/tests/bundle/bundle.py")
 drills_py=(python3 "$root/tests/e2e/drills.py")
 
-say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
-die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
-
-for tool in "$prometheus" "$promtool" python3 curl; do
-    command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install prometheus curl python3)"
-done
+# shellcheck source=tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh"
+require "$prometheus" "$promtool" python3 curl
+E2E_POLL=0.5
 if ! [[ $speed =~ ^[1-9][0-9]*$ ]]; then
     die "DRILLS_SPEED must be a whole number ≥ 1"
 fi
@@ -68,75 +66,7 @@ for name in "${names_wanted[@]}"; do
     [[ -f $root/scenarios/$name.yml ]] || die "no scenarios/$name.yml"
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/obslab-drills.XXXXXX")
-pids=()
-names=()
-
-cleanup() {
-    local status=$?
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if ((status != 0)); then
-        for log in "$work"/*.log; do
-            [[ -f $log ]] || continue
-            printf '\n---- last lines of %s\n' "${log##*/}" >&2
-            tail -n 15 "$log" >&2
-        done
-    fi
-    if [[ ${E2E_KEEP:-0} == 1 ]]; then
-        echo "kept $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME COMMAND...: runs COMMAND in the background, output to NAME.log.
-start() {
-    local name=$1
-    shift
-    "$@" >"$work/$name.log" 2>&1 &
-    pids+=("$!")
-    names+=("$name")
-}
-
-# stop_last: stops the process started last.
-stop_last() {
-    local keys=("${!pids[@]}")
-    local i=${keys[-1]}
-    kill "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-    unset "pids[$i]" "names[$i]"
-}
-
-# Fails at once when a process started here has exited.
-all_alive() {
-    local i
-    for i in "${!pids[@]}"; do
-        kill -0 "${pids[$i]}" 2>/dev/null || die "${names[$i]} exited (see ${names[$i]}.log below)"
-    done
-}
-
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND twice a second until it
-# succeeds; fails after SECONDS.
-wait_until() {
-    local deadline=$((SECONDS + $1)) what=$2
-    shift 2
-    until "$@" >/dev/null 2>&1; do
-        all_alive
-        ((SECONDS < deadline)) || die "timed out waiting for $what"
-        sleep 0.5
-    done
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+e2e_init drills
 
 # admin URL METHOD PATH: the admin API's answer.
 admin() {

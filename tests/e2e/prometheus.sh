@@ -32,73 +32,10 @@ rate=${E2E_RATE:-50}
 quiet_seconds=${E2E_QUIET_SECONDS:-60}
 bundle=(python3 "$root/tests/bundle/bundle.py")
 
-say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
-die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
-
-for tool in "$prometheus" "$promtool" python3 curl; do
-    command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install prometheus curl python3)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/obslab-e2e.XXXXXX")
-pids=()
-names=()
-
-cleanup() {
-    local status=$?
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if (( status != 0 )); then
-        for log in "$work"/*.log; do
-            [[ -f $log ]] || continue
-            printf '\n---- last lines of %s\n' "${log##*/}" >&2
-            tail -n 20 "$log" >&2
-        done
-    fi
-    if [[ ${E2E_KEEP:-0} == 1 ]]; then
-        echo "kept $work" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME COMMAND...: runs COMMAND in the background, output to NAME.log.
-start() {
-    local name=$1
-    shift
-    "$@" >"$work/$name.log" 2>&1 &
-    pids+=("$!")
-    names+=("$name")
-}
-
-# Fails at once when a process started here has exited.
-all_alive() {
-    local i
-    for i in "${!pids[@]}"; do
-        kill -0 "${pids[$i]}" 2>/dev/null || die "${names[$i]} exited (see ${names[$i]}.log below)"
-    done
-}
-
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND each second until it
-# succeeds; fails after SECONDS.
-wait_until() {
-    local deadline=$((SECONDS + $1)) what=$2
-    shift 2
-    until "$@" >/dev/null 2>&1; do
-        all_alive
-        ((SECONDS < deadline)) || die "timed out waiting for $what"
-        sleep 1
-    done
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh"
+require "$prometheus" "$promtool" python3 curl
+e2e_init e2e
 
 # Prometheus 3 refuses a scrape whose Content-Type is not a known exposition
 # format (the pinned compose image is v3; Debian's 2.42 is lenient).
