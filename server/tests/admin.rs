@@ -41,16 +41,7 @@ async fn patch(server: &TestServer, body: Value) -> (u16, Value) {
 async fn statuses(server: &TestServer, path: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(
-            server
-                .client
-                .get(server.url(path))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        out.push(server.status(path).await);
     }
     out
 }

@@ -80,16 +80,7 @@ async fn the_same_seed_and_sequence_give_the_same_outcomes() {
         .await;
         let mut out = Vec::new();
         for path in ["/", "/health", "/error", "/slow"].iter().cycle().take(400) {
-            out.push(
-                server
-                    .client
-                    .get(server.url(path))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16(),
-            );
+            out.push(server.status(path).await);
         }
         out
     };

@@ -61,6 +61,12 @@ impl TestServer {
         serde_json::from_str(&response.text().await.unwrap()).unwrap()
     }
 
+    /// `GET path`: the status only.
+    pub async fn status(&self, path: &str) -> u16 {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.status().as_u16()
+    }
+
     /// `GET /metrics` as text.
     pub async fn scrape(&self) -> String {
         let response = self.client.get(self.url("/metrics")).send().await.unwrap();

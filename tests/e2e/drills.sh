@@ -79,17 +79,7 @@ mkdir -p "$work/prometheus"
 "${drills_py[@]}" compress-rules "$root/prometheus/rules" "$work/prometheus/rules" --speed "$speed"
 "$promtool" check rules "$work"/prometheus/rules/*.yml >/dev/null
 
-if [[ -n ${OBSLAB_BIN_DIR:-} ]]; then
-    bin=$OBSLAB_BIN_DIR
-else
-    profile=${OBSLAB_E2E_PROFILE:-debug}
-    say "building obslab-server and obslab-loadgen ($profile)"
-    flags=()
-    [[ $profile == release ]] && flags=(--release)
-    (cd "$root" && cargo build --quiet "${flags[@]}" -p obslab-server -p obslab-loadgen)
-    bin=${CARGO_TARGET_DIR:-$root/target}/$profile
-fi
-[[ -x $bin/obslab-server && -x $bin/obslab-loadgen ]] || die "no binaries in $bin"
+find_binaries
 
 say "every scenario file loads with --scenario and plays"
 for file in "$root"/scenarios/*.yml; do

@@ -8,6 +8,7 @@
 #   stop_last         stops the process started last
 #   wait_until SECONDS WHAT CMD...   polls CMD until it succeeds (E2E_POLL s)
 #   free_port         a free TCP port on 127.0.0.1
+#   find_binaries     sets $bin: OBSLAB_BIN_DIR, else a cargo build (OBSLAB_E2E_PROFILE)
 
 say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
@@ -86,4 +87,18 @@ wait_until() {
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Needs $root, the repository (set by the sourcing script).
+find_binaries() {
+    if [[ -n ${OBSLAB_BIN_DIR:-} ]]; then
+        bin=$OBSLAB_BIN_DIR
+    else
+        local profile=${OBSLAB_E2E_PROFILE:-debug} flags=()
+        say "building obslab-server and obslab-loadgen ($profile)"
+        [[ $profile == release ]] && flags=(--release)
+        (cd "${root:?}" && cargo build --quiet "${flags[@]}" -p obslab-server -p obslab-loadgen)
+        bin=${CARGO_TARGET_DIR:-$root/target}/$profile
+    fi
+    [[ -x $bin/obslab-server && -x $bin/obslab-loadgen ]] || die "no binaries in $bin"
 }

@@ -51,17 +51,7 @@ check_content_type() {
 say "static checks"
 "${bundle[@]}" check "$root"
 
-if [[ -n ${OBSLAB_BIN_DIR:-} ]]; then
-    bin=$OBSLAB_BIN_DIR
-else
-    profile=${OBSLAB_E2E_PROFILE:-debug}
-    say "building obslab-server and obslab-loadgen ($profile)"
-    flags=()
-    [[ $profile == release ]] && flags=(--release)
-    (cd "$root" && cargo build --quiet "${flags[@]}" -p obslab-server -p obslab-loadgen)
-    bin=${CARGO_TARGET_DIR:-$root/target}/$profile
-fi
-[[ -x $bin/obslab-server && -x $bin/obslab-loadgen ]] || die "no binaries in $bin"
+find_binaries
 
 server_port=$(free_port)
 loadgen_port=$(free_port)
