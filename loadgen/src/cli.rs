@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use reqwest::Url;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::mix::{self, Mix};
 use crate::scenario::{self, Scenario};

@@ -1,21 +1,42 @@
-//! The one HTTP client of a run, configured to be honest.
+//! The HTTP client of a run, configured to be honest, and the connections
+//! of the closed model.
 //!
 //! One request in the report must be one request on the server: redirects
-//! are not followed, nothing is retried, and the default timeout is longer
-//! than obslab-server's slowest path so a slow answer is not reported as a
-//! timeout the server never saw. Every request of the mix is prepared once as
-//! a template (URL, method, headers, body) and cloned per send.
+//! are not followed, nothing that reached the target is sent again, and the
+//! default timeout is longer than obslab-server's slowest path so a slow
+//! answer is not reported as a timeout the server never saw. Every request
+//! of the mix is prepared once as a template (method, URI, headers with
+//! `Host` and `User-Agent`, body) and cloned per send.
+//!
+//! Two ways to send share those templates and that accounting:
+//! [`Client::send`] goes through hyper's connection pool, for the open
+//! model, whose requests in flight come and go; a [`Connection`] is one
+//! worker's own keep-alive connection, for the closed model, as in wrk and
+//! oha: a worker never waits on a pool's lock or hash lookup.
+//!
+//! hyper is used directly, not through reqwest: reqwest's layers (redirect
+//! policy, retry policy, the URL parsed again twice per request) cost more
+//! CPU than the HTTP exchange itself, and on a shared machine a load
+//! generator's CPU is taken from the target it measures.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
-use reqwest::{Request, Url, redirect, retry};
+use bytes::Bytes;
+use http::header::{HOST, HeaderMap, HeaderValue, USER_AGENT};
+use http::{Method, Request, Response, Uri};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tower_service::Service as _;
+use url::Url;
 
-use crate::mix::Mix;
+use crate::mix::{Mix, MixEntry};
 
 /// Pause between two connection attempts of `--wait-for-target`.
 const RETRY_EVERY: Duration = Duration::from_millis(500);
@@ -51,28 +72,28 @@ impl ErrorKind {
     }
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A request that got no HTTP answer.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// See [`ErrorKind::Timeout`].
-    #[error("request timed out")]
-    Timeout(#[source] reqwest::Error),
+    #[error("no answer within {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
     /// See [`ErrorKind::Connect`].
     #[error("could not connect")]
-    Connect(#[source] reqwest::Error),
+    Connect(#[source] BoxError),
     /// See [`ErrorKind::Other`].
     #[error("request failed")]
-    Other(#[source] reqwest::Error),
+    Other(#[source] BoxError),
 }
 
-impl From<reqwest::Error> for RequestError {
-    fn from(e: reqwest::Error) -> Self {
-        if e.is_timeout() {
-            RequestError::Timeout(e)
-        } else if e.is_connect() {
-            RequestError::Connect(e)
+impl From<hyper_util::client::legacy::Error> for RequestError {
+    fn from(e: hyper_util::client::legacy::Error) -> Self {
+        if e.is_connect() {
+            RequestError::Connect(e.into())
         } else {
-            RequestError::Other(e)
+            RequestError::Other(e.into())
         }
     }
 }
@@ -103,11 +124,40 @@ impl RequestError {
 /// What happened to one request: an HTTP status, or a transport error.
 pub type Outcome = Result<u16, RequestError>;
 
+/// One mix entry, ready to send: parsed and validated once; a send clones
+/// reference-counted parts and the header map.
+#[derive(Debug)]
+struct Template {
+    method: Method,
+    /// Absolute, for the pool (which picks a connection by it).
+    uri: Uri,
+    /// Path and query only, as written on the wire.
+    origin: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Template {
+    fn request(&self, uri: &Uri) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
+/// hyper's pooled HTTP/1 client.
+type Pooled = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
+
 /// The shared client plus one prepared request per mix entry.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
-    templates: Arc<[Request]>,
+    pool: Pooled,
+    connector: Connector,
+    /// Scheme and authority of the target: what a new connection dials.
+    dial: Uri,
+    templates: Arc<[Template]>,
     timeout: Duration,
 }
 
@@ -119,28 +169,20 @@ impl Client {
         headers: &HeaderMap,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        install_tls_provider();
-        let http = build_http(timeout)?;
         let templates = mix
             .entries()
             .iter()
-            .map(|entry| {
-                let url = join(target, &entry.path)?;
-                let mut builder = http
-                    .request(entry.method.clone(), url)
-                    .headers(headers.clone())
-                    .headers(entry.headers.clone());
-                if let Some(body) = &entry.body {
-                    builder = builder.body(body.clone());
-                }
-                builder
-                    .build()
-                    .context("cannot prepare a request of the mix")
-            })
+            .map(|entry| template(target, entry, headers))
             .collect::<anyhow::Result<Vec<_>>>()?
             .into();
+        let dial = format!("{}://{}", target.scheme(), authority(target)?)
+            .parse()
+            .with_context(|| format!("{target} has no host to connect to"))?;
+        let connector = connector()?;
         Ok(Self {
-            http,
+            pool: pooled(connector.clone()),
+            connector,
+            dial,
             templates,
             timeout,
         })
@@ -148,25 +190,47 @@ impl Client {
 
     /// The same requests through a new connection pool, for another
     /// runtime: connections then stay on the runtime that drives them.
-    pub fn fork(&self) -> anyhow::Result<Self> {
-        Ok(Self {
-            http: build_http(self.timeout)?,
-            templates: self.templates.clone(),
-            timeout: self.timeout,
-        })
+    pub fn fork(&self) -> Self {
+        Self {
+            pool: pooled(self.connector.clone()),
+            ..self.clone()
+        }
     }
 
-    /// Sends mix entry `idx` once and reads the whole answer.
+    /// A keep-alive connection of its own for one closed-model worker,
+    /// opened at its first send.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            client: self.clone(),
+            sender: None,
+        }
+    }
+
+    /// Sends mix entry `idx` once through the pool and reads the whole
+    /// answer.
     pub async fn send(&self, idx: usize) -> Outcome {
-        let request = self.templates[idx]
-            .try_clone()
-            .expect("request bodies are in memory, so they clone");
-        let mut response = self.http.execute(request).await?;
-        let status = response.status().as_u16();
-        // Read the body to the end so the connection is reused; the answer
-        // counts from its status line on, as the server counted it.
-        while let Ok(Some(_)) = response.chunk().await {}
-        Ok(status)
+        let template = &self.templates[idx];
+        let request = template.request(&template.uri);
+        answer(self.timeout, async { Ok(self.pool.request(request).await?) }).await
+    }
+
+    /// Dials the target and starts an HTTP/1 connection on this runtime.
+    async fn open(&self) -> Result<http1::SendRequest<Full<Bytes>>, RequestError> {
+        let io = self
+            .connector
+            .clone()
+            .call(self.dial.clone())
+            .await
+            .map_err(|e| RequestError::Connect(e.into()))?;
+        let (sender, connection) = http1::handshake(io)
+            .await
+            .map_err(|e| RequestError::Connect(e.into()))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection closed: {e}");
+            }
+        });
+        Ok(sender)
     }
 
     /// Waits until `url`'s host accepts TCP connections, for at most
@@ -195,21 +259,169 @@ impl Client {
     }
 }
 
-fn build_http(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    let mut defaults = HeaderMap::new();
-    let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
-    defaults.insert(USER_AGENT, HeaderValue::from_static(agent));
-    reqwest::Client::builder()
-        .redirect(redirect::Policy::none())
-        // `never()` alone still lets the retry layer clone every request
-        // (method, URI, headers, extensions) in case it is retried; with no
-        // retry allowed at all it hands each request straight through.
-        .retry(retry::never().max_retries_per_request(0))
-        .no_proxy()
-        .timeout(timeout)
-        .default_headers(defaults)
-        .build()
-        .context("cannot build the HTTP client")
+/// One closed-model worker's own HTTP/1 connection: opened at the first
+/// send and again whenever the target closes it.
+#[derive(Debug)]
+pub struct Connection {
+    client: Client,
+    sender: Option<http1::SendRequest<Full<Bytes>>>,
+}
+
+impl Connection {
+    /// Sends mix entry `idx` once on this connection and reads the whole
+    /// answer.
+    pub async fn send(&mut self, idx: usize) -> Outcome {
+        let template = &self.client.templates[idx];
+        let request = template.request(&template.origin);
+        let exchange = exchange(&self.client, &mut self.sender, request);
+        answer(self.client.timeout, exchange).await
+    }
+}
+
+/// Sends `request` on `slot`'s connection, opening one first when there is
+/// none or the target closed it.
+async fn exchange(
+    client: &Client,
+    slot: &mut Option<http1::SendRequest<Full<Bytes>>>,
+    mut request: Request<Full<Bytes>>,
+) -> Result<Response<Incoming>, RequestError> {
+    let other = |e: hyper::Error| RequestError::Other(e.into());
+    loop {
+        let reused = slot.as_ref().is_some_and(|s| !s.is_closed());
+        let sender = match slot {
+            Some(sender) if reused => sender,
+            _ => slot.insert(client.open().await?),
+        };
+        if let Err(e) = sender.ready().await {
+            *slot = None;
+            if reused {
+                // Closed by the target while idle: nothing was sent.
+                tracing::debug!("idle connection closed: {e}");
+                continue;
+            }
+            return Err(other(e));
+        }
+        match sender.try_send_request(request).await {
+            Ok(response) => return Ok(response),
+            Err(mut e) => {
+                *slot = None;
+                match e.take_message() {
+                    // Never written (the kept-alive connection closed first):
+                    // the target did not see it; send it anew.
+                    Some(unsent) if reused => request = unsent,
+                    _ => return Err(other(e.into_error())),
+                }
+            }
+        }
+    }
+}
+
+/// Runs `exchange` and reads the answer's body to the end (so the
+/// connection is reused), all within `timeout`. A body cut short still
+/// leaves the request answered from its status line on, as the server
+/// counted it.
+async fn answer(
+    timeout: Duration,
+    exchange: impl Future<Output = Result<Response<Incoming>, RequestError>>,
+) -> Outcome {
+    let mut status = None;
+    let whole = async {
+        let mut response = exchange.await?;
+        status = Some(response.status().as_u16());
+        let body = response.body_mut();
+        while let Some(Ok(_)) = body.frame().await {}
+        Ok::<_, RequestError>(())
+    };
+    match tokio::time::timeout(timeout, whole).await {
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(())) | Err(_) => status.ok_or(RequestError::Timeout(timeout)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+fn pooled(connector: Connector) -> Pooled {
+    // A request the pool hands to a kept-alive connection the target has
+    // just closed is sent again on a new one only when it was never
+    // written (hyper's "canceled"), so the target still sees it once.
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .build(connector)
+}
+
+fn tcp() -> HttpConnector {
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(!cfg!(feature = "tls"));
+    tcp
+}
+
+#[cfg(not(feature = "tls"))]
+#[expect(clippy::unnecessary_wraps, reason = "the TLS build can fail")]
+fn connector() -> anyhow::Result<Connector> {
+    Ok(tcp())
+}
+
+#[cfg(feature = "tls")]
+fn connector() -> anyhow::Result<Connector> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_platform_verifier(provider)
+        .context("cannot load the platform's TLS roots")?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp()))
+}
+
+/// `host[:port]` of `target`, the port only when it is not the scheme's
+/// default: the `Host` header and what a connection dials.
+fn authority(target: &Url) -> anyhow::Result<String> {
+    let host = target
+        .host_str()
+        .with_context(|| format!("{target} has no host"))?;
+    Ok(match target.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// The request of one mix entry: its URL under `target`, the run's headers
+/// then the entry's (an entry's header replaces the run's of that name),
+/// `Host`, a `User-Agent` unless one is given, and the body.
+fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Result<Template> {
+    let url = join(target, &entry.path)?;
+    let uri: Uri = url
+        .as_str()
+        .parse()
+        .with_context(|| format!("`{url}` is not a URI an HTTP request can carry"))?;
+    let origin = uri
+        .path_and_query()
+        .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
+    let mut all = headers.clone();
+    for (name, value) in &entry.headers {
+        all.insert(name, value.clone());
+    }
+    if !all.contains_key(HOST) {
+        let host = HeaderValue::try_from(authority(target)?)
+            .with_context(|| format!("{target} does not make a Host header"))?;
+        all.insert(HOST, host);
+    }
+    if !all.contains_key(USER_AGENT) {
+        let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
+        all.insert(USER_AGENT, HeaderValue::from_static(agent));
+    }
+    let body = entry.body.clone().map(Bytes::from).unwrap_or_default();
+    Ok(Template {
+        method: entry.method.clone(),
+        uri,
+        origin,
+        headers: all,
+        body,
+    })
 }
 
 /// `target` + `path`, keeping any base path of the target (`/api` + `/x`).
@@ -218,12 +430,3 @@ fn join(target: &Url, path: &str) -> anyhow::Result<Url> {
     Url::parse(&format!("{base}{path}"))
         .with_context(|| format!("`{path}` does not make a URL with {target}"))
 }
-
-#[cfg(feature = "tls")]
-fn install_tls_provider() {
-    // Fails only when a provider is already installed, which is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-#[cfg(not(feature = "tls"))]
-fn install_tls_provider() {}

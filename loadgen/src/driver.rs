@@ -118,7 +118,7 @@ pub(crate) async fn closed(
     let mut handles = Vec::with_capacity(threads);
     for thread in 0..threads {
         let group = Arc::new(Context {
-            client: ctx.client.fork()?,
+            client: ctx.client.fork(),
             mix: ctx.mix.clone(),
             recorder: ctx.recorder.clone(),
             start: ctx.start,
@@ -169,6 +169,7 @@ pub(crate) async fn closed(
 async fn worker(ctx: Arc<Context>, id: u64, stop: watch::Receiver<bool>, issued: Arc<AtomicU64>) {
     // One RNG per worker: deterministic with --seed, no shared lock.
     let mut rng = SmallRng::seed_from_u64(ctx.seed.wrapping_add(id));
+    let mut connection = ctx.client.connection();
     loop {
         let late = ctx.deadline.is_some_and(|d| Instant::now() >= d);
         let counted = ctx
@@ -180,7 +181,7 @@ async fn worker(ctx: Arc<Context>, id: u64, stop: watch::Receiver<bool>, issued:
         let idx = ctx.mix.pick(&mut rng);
         let sent_at = Instant::now();
         ctx.recorder.sent(idx, None);
-        let outcome = ctx.client.send(idx).await;
+        let outcome = connection.send(idx).await;
         ctx.recorder.finished(idx, sent_at, &outcome);
     }
 }

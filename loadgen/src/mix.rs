@@ -9,8 +9,8 @@
 use rand::Rng;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
-use reqwest::Method;
-use reqwest::header::HeaderMap;
+use http::Method;
+use http::header::HeaderMap;
 
 /// The default mix: every route of obslab-server, weighted like a lab.
 pub const DEFAULT_MIX: &str = "GET /=60,GET /health=20,GET /stats=10,\

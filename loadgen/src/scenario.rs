@@ -29,8 +29,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use reqwest::Url;
-use reqwest::header::HeaderMap;
+use url::Url;
+use http::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::cli::{parse_header, parse_target};
