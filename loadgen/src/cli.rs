@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use url::Url;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
 
 use crate::mix::{self, Mix};
 use crate::scenario::{self, Scenario};
@@ -61,8 +61,8 @@ pub struct Args {
     #[arg(long, env = "LOADGEN_STAGES", value_name = "STAGES", value_parser = parse_stages)]
     pub stages: Option<Stages>,
 
-    /// Closed model: N workers sending back to back (maximum throughput;
-    /// latency then counts from the actual send)
+    /// Closed model: N workers, one connection each, sending back to back
+    /// (maximum throughput; latency then counts from the actual send)
     #[arg(long, env = "LOADGEN_CONCURRENCY", value_name = "N", value_parser = parse_count,
           conflicts_with_all = ["rate", "stages", "max_in_flight"])]
     pub concurrency: Option<u64>,
@@ -80,8 +80,8 @@ pub struct Args {
     #[arg(long, env = "LOADGEN_MAX_IN_FLIGHT", value_name = "N", value_parser = parse_count)]
     pub max_in_flight: Option<u64>,
 
-    /// Closed model: threads the workers are spread over, each running its
-    /// own single-threaded runtime and connection pool [default: CPU count]
+    /// Closed model: threads the workers (one connection each) are spread
+    /// over, each running its own single-threaded runtime [default: CPU count]
     #[arg(long, env = "LOADGEN_THREADS", value_name = "N", value_parser = parse_count)]
     pub threads: Option<u64>,
 
@@ -193,7 +193,7 @@ pub struct Plan {
     pub metrics_listen: Option<SocketAddr>,
     /// Seed of the mix draws.
     pub seed: u64,
-    /// Closed model: worker threads (one runtime and pool each).
+    /// Closed model: worker threads (one runtime each).
     pub threads: usize,
     /// Progress display.
     pub progress: ProgressMode,

@@ -32,6 +32,7 @@ use hyper::client::conn::http1;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::net::TcpStream;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tower_service::Service as _;
 use url::Url;
@@ -99,6 +100,10 @@ impl From<hyper_util::client::legacy::Error> for RequestError {
 }
 
 impl RequestError {
+    fn connect(e: impl Into<BoxError>) -> Self {
+        RequestError::Connect(e.into())
+    }
+
     /// The counter this failure goes to.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -188,21 +193,12 @@ impl Client {
         })
     }
 
-    /// The same requests through a new connection pool, for another
-    /// runtime: connections then stay on the runtime that drives them.
-    pub fn fork(&self) -> Self {
-        Self {
-            pool: pooled(self.connector.clone()),
-            ..self.clone()
-        }
-    }
-
     /// A keep-alive connection of its own for one closed-model worker,
     /// opened at its first send.
     pub fn connection(&self) -> Connection {
         Connection {
             client: self.clone(),
-            sender: None,
+            link: None,
         }
     }
 
@@ -211,26 +207,27 @@ impl Client {
     pub async fn send(&self, idx: usize) -> Outcome {
         let template = &self.templates[idx];
         let request = template.request(&template.uri);
-        answer(self.timeout, async { Ok(self.pool.request(request).await?) }).await
+        // The pool itself drops a connection left mid-answer.
+        let exchange = async { Ok(self.pool.request(request).await?) };
+        answer(self.timeout, exchange).await.0
     }
 
     /// Dials the target and starts an HTTP/1 connection on this runtime.
-    async fn open(&self) -> Result<http1::SendRequest<Full<Bytes>>, RequestError> {
+    async fn open(&self) -> Result<Link, RequestError> {
         let io = self
             .connector
             .clone()
             .call(self.dial.clone())
             .await
-            .map_err(|e| RequestError::Connect(e.into()))?;
-        let (sender, connection) = http1::handshake(io)
-            .await
-            .map_err(|e| RequestError::Connect(e.into()))?;
-        tokio::spawn(async move {
+            .map_err(RequestError::connect)?;
+        let (sender, connection) = http1::handshake(io).await.map_err(RequestError::connect)?;
+        let driver = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("connection closed: {e}");
             }
-        });
-        Ok(sender)
+        })
+        .abort_handle();
+        Ok(Link { sender, driver })
     }
 
     /// Waits until `url`'s host accepts TCP connections, for at most
@@ -264,7 +261,21 @@ impl Client {
 #[derive(Debug)]
 pub struct Connection {
     client: Client,
-    sender: Option<http1::SendRequest<Full<Bytes>>>,
+    link: Option<Link>,
+}
+
+/// An open connection: the handle requests go through, and the task that
+/// drives the socket, stopped (closing the socket) when the link is dropped.
+#[derive(Debug)]
+struct Link {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: AbortHandle,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
 }
 
 impl Connection {
@@ -273,8 +284,15 @@ impl Connection {
     pub async fn send(&mut self, idx: usize) -> Outcome {
         let template = &self.client.templates[idx];
         let request = template.request(&template.origin);
-        let exchange = exchange(&self.client, &mut self.sender, request);
-        answer(self.client.timeout, exchange).await
+        let exchange = exchange(&self.client, &mut self.link, request);
+        let (outcome, clean) = answer(self.client.timeout, exchange).await;
+        if !clean {
+            // A timed-out or broken exchange may still hold the connection
+            // (HTTP/1 sends the next request only after this answer): the
+            // next request goes on a new one.
+            self.link = None;
+        }
+        outcome
     }
 }
 
@@ -282,15 +300,15 @@ impl Connection {
 /// none or the target closed it.
 async fn exchange(
     client: &Client,
-    slot: &mut Option<http1::SendRequest<Full<Bytes>>>,
+    slot: &mut Option<Link>,
     mut request: Request<Full<Bytes>>,
 ) -> Result<Response<Incoming>, RequestError> {
     let other = |e: hyper::Error| RequestError::Other(e.into());
     loop {
-        let reused = slot.as_ref().is_some_and(|s| !s.is_closed());
+        let reused = slot.as_ref().is_some_and(|l| !l.sender.is_closed());
         let sender = match slot {
-            Some(sender) if reused => sender,
-            _ => slot.insert(client.open().await?),
+            Some(link) if reused => &mut link.sender,
+            _ => &mut slot.insert(client.open().await?).sender,
         };
         if let Err(e) = sender.ready().await {
             *slot = None;
@@ -317,25 +335,33 @@ async fn exchange(
 }
 
 /// Runs `exchange` and reads the answer's body to the end (so the
-/// connection is reused), all within `timeout`. A body cut short still
-/// leaves the request answered from its status line on, as the server
-/// counted it.
+/// connection can carry the next request), all within `timeout`. A body cut
+/// short still leaves the request answered from its status line on, as the
+/// server counted it. The flag tells whether the exchange ended cleanly:
+/// when not, its connection is in an unknown state and carries no more
+/// requests.
 async fn answer(
     timeout: Duration,
     exchange: impl Future<Output = Result<Response<Incoming>, RequestError>>,
-) -> Outcome {
+) -> (Outcome, bool) {
     let mut status = None;
     let whole = async {
         let mut response = exchange.await?;
         status = Some(response.status().as_u16());
         let body = response.body_mut();
-        while let Some(Ok(_)) = body.frame().await {}
+        while let Some(frame) = body.frame().await {
+            frame.map_err(|e| RequestError::Other(e.into()))?;
+        }
         Ok::<_, RequestError>(())
     };
-    match tokio::time::timeout(timeout, whole).await {
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(())) | Err(_) => status.ok_or(RequestError::Timeout(timeout)),
-    }
+    let ended = tokio::time::timeout(timeout, whole).await;
+    let clean = matches!(ended, Ok(Ok(())));
+    let outcome = match (ended, status) {
+        (_, Some(status)) => Ok(status),
+        (Ok(Err(e)), None) => Err(e),
+        (_, None) => Err(RequestError::Timeout(timeout)),
+    };
+    (outcome, clean)
 }
 
 #[cfg(not(feature = "tls"))]

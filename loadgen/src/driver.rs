@@ -8,9 +8,9 @@
 //! `--max-in-flight`, as dropped requests — never as a quietly lower rate.
 //! The cap is a semaphore taken with `try_acquire`: nothing ever queues.
 //!
-//! Closed model: N workers send back to back; latency counts from the actual
-//! send, which is what such a benchmark measures (and why it is not the
-//! default).
+//! Closed model: N workers, each on its own keep-alive connection, send back
+//! to back; latency counts from the actual send, which is what such a
+//! benchmark measures (and why it is not the default).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -101,12 +101,14 @@ pub(crate) async fn open(
 /// Runs `concurrency` workers back to back until the deadline, the request
 /// count or `stop`; returns the end of the sending window.
 ///
-/// The workers are dealt round-robin over `threads` OS threads, each with a
-/// single-threaded runtime and its own connection pool, so a request and its
-/// connection never leave their thread: no work stealing, no cross-thread
-/// wake-ups, which is what the client's CPU per request is mostly made of
-/// when client and target share a few cores. All threads record into the
-/// same recorder, so the counts are the same as with one runtime.
+/// Each worker owns one keep-alive connection, as in wrk and oha, so
+/// `concurrency` is also the number of connections. The workers are dealt
+/// round-robin over `threads` OS threads, each with a single-threaded
+/// runtime, so a request and its connection never leave their thread: no
+/// work stealing, no cross-thread wake-ups, which is what the client's CPU
+/// per request is mostly made of when client and target share a few cores.
+/// All threads record into the same recorder, so the counts are the same as
+/// with one runtime.
 pub(crate) async fn closed(
     ctx: Arc<Context>,
     concurrency: usize,
@@ -117,15 +119,7 @@ pub(crate) async fn closed(
     let threads = threads.clamp(1, concurrency.max(1));
     let mut handles = Vec::with_capacity(threads);
     for thread in 0..threads {
-        let group = Arc::new(Context {
-            client: ctx.client.fork(),
-            mix: ctx.mix.clone(),
-            recorder: ctx.recorder.clone(),
-            start: ctx.start,
-            deadline: ctx.deadline,
-            requests: ctx.requests,
-            seed: ctx.seed,
-        });
+        let group = ctx.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -70,7 +70,7 @@ impl EntryMetrics {
             .and_then(|i| self.by_status.get(i))
         {
             Some(slot) => slot.get_or_init(resolve),
-            None => &self.failed, // not an HTTP status (reqwest allows 100..=999)
+            None => &self.failed, // not an HTTP status (hyper allows 100..=999)
         }
     }
 }

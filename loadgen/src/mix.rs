@@ -6,11 +6,11 @@
 //! grammar has one home, one error type and one table of tests, and so the
 //! weighted pick on the hot path is a precomputed `WeightedIndex` sample.
 
+use http::Method;
+use http::header::HeaderMap;
 use rand::Rng;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
-use http::Method;
-use http::header::HeaderMap;
 
 /// The default mix: every route of obslab-server, weighted like a lab.
 pub const DEFAULT_MIX: &str = "GET /=60,GET /health=20,GET /stats=10,\

@@ -29,9 +29,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use url::Url;
 use http::header::HeaderMap;
 use serde::Deserialize;
+use url::Url;
 
 use crate::cli::{parse_header, parse_target};
 use crate::mix::{Mix, MixEntry};

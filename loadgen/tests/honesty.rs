@@ -3,7 +3,8 @@
 //! For each endpoint of the default mix, the report's `responses` equals
 //! the increase of the server's `flask_requests_total{endpoint=...}` over
 //! the run: nothing lost (a slow answer is not a timeout), nothing invented
-//! (no retries, no followed redirects).
+//! (no retries, no followed redirects). Both models, since they send
+//! differently (a pool of connections; one connection per worker).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,19 @@ use tokio::sync::oneshot;
 use crate::util::{get_text, run, sum_samples};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answered_requests_equal_the_servers_count_per_endpoint() {
+async fn open_model_answers_equal_the_servers_count_per_endpoint() {
+    answers_equal_the_servers_count(&["--rate", "300", "--duration", "1s"], 300).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_answers_equal_the_servers_count_per_endpoint() {
+    answers_equal_the_servers_count(&["--concurrency", "8", "--requests", "1000"], 1000).await;
+}
+
+/// Runs the default mix with `model` options against obslab-server, which
+/// must send `sent` requests, and compares the report with the server's
+/// counters, endpoint by endpoint.
+async fn answers_equal_the_servers_count(model: &[&str], sent: u64) {
     // /slow answers within 20 ms, or times out after 50 ms, to keep it short.
     let config = obslab_server::Config::try_parse_from([
         "obslab-server",
@@ -35,21 +48,13 @@ async fn answered_requests_equal_the_servers_count_per_endpoint() {
     }));
 
     let before = get_text(&format!("{base}/metrics")).await;
-    let s = run(&[
-        "--target",
-        &base,
-        "--rate",
-        "300",
-        "--duration",
-        "1s",
-        "--seed",
-        "11",
-    ])
-    .await;
+    let mut words = vec!["--target", &base, "--seed", "11"];
+    words.extend_from_slice(model);
+    let s = run(&words).await;
     let after = get_text(&format!("{base}/metrics")).await;
 
-    assert_eq!(s.requests, 300);
-    assert_eq!(s.responses, 300, "every request answered: {:?}", s.errors);
+    assert_eq!(s.requests, sent);
+    assert_eq!(s.responses, sent, "every request answered: {:?}", s.errors);
     let count = |text: &str, endpoint: &str| {
         sum_samples(
             text,

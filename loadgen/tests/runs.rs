@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use obslab_loadgen::{LoadTest, report};
 
-use crate::util::{app, dead_target, get_text, plan, run, sum_samples};
+use crate::util::{app, closing_target, dead_target, get_text, plan, run, sum_samples};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_model_achieves_the_target_rate() {
@@ -157,6 +157,85 @@ async fn closed_model_sends_back_to_back() {
     assert_eq!(seen.hits.load(Ordering::SeqCst), 200);
     assert_eq!(s.target_rps, 0.0);
     assert_eq!(serde_json::to_value(&s).unwrap()["model"], "closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_counts_redirects_timeouts_and_connect_errors() {
+    let (target, seen) = app().await;
+    let closed = |mix: &'static str, requests: &'static str| {
+        let target = target.clone();
+        async move {
+            let words = ["--target", &target, "--mix", mix, "--concurrency", "2"];
+            let more = ["--requests", requests, "--timeout", "100ms"];
+            run(&[&words[..], &more[..]].concat()).await
+        }
+    };
+    let s = closed("GET /moved=1", "6").await;
+    assert_eq!(s.status_codes.get("302"), Some(&6));
+    assert_eq!(
+        seen.home.load(Ordering::SeqCst),
+        0,
+        "a redirect was followed"
+    );
+
+    // A timed-out request leaves its connection busy (HTTP/1 answers in
+    // order), so each of the next ones goes on a new connection and does
+    // reach the target: 4 timeouts are 4 requests seen, not 2 seen and 2
+    // stuck behind them.
+    let before = seen.hits.load(Ordering::SeqCst);
+    let s = closed("GET /hang=1", "4").await;
+    assert_eq!((s.responses, s.errors.timeout), (0, 4));
+    assert_eq!(seen.hits.load(Ordering::SeqCst) - before, 4);
+
+    let (dead, _reserved) = dead_target();
+    let words = ["--target", &dead, "--concurrency", "2", "--requests", "4"];
+    let s = run(&words).await;
+    assert_eq!((s.requests, s.responses, s.errors.connect), (4, 0, 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_reconnects_when_the_target_closes_the_connection() {
+    let (target, heads) = closing_target().await;
+    let s = run(&[
+        "--target",
+        &target,
+        "--mix",
+        "GET /a?b=c=1",
+        "--concurrency",
+        "3",
+        "--requests",
+        "60",
+    ])
+    .await;
+    // Each request finds its connection closed by the target, or finds out
+    // only when handing the request over (which hyper then gives back
+    // unsent): either way it goes on a new connection, once.
+    assert_eq!((s.requests, s.responses), (60, 60), "{:?}", s.errors);
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 60, "the target saw each request once");
+    let host = format!("host: {}\r\n", target.trim_start_matches("http://"));
+    for head in heads.iter() {
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("get /a?b=c http/1.1\r\n"), "{head}");
+        assert!(head.contains(&host), "{head}");
+        assert!(head.contains("user-agent: obslab-loadgen/"), "{head}");
+    }
+}
+
+/// `https://` goes through TLS: against a plain-HTTP port the handshake
+/// fails, so every request is a connect error and none reaches a route
+/// (a client that quietly spoke plain HTTP would get 200s).
+#[cfg(feature = "tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_targets_are_spoken_to_over_tls() {
+    let (target, seen) = app().await;
+    let https = target.replace("http://", "https://");
+    for model in [["--rate", "100"], ["--concurrency", "2"]] {
+        let words = ["--target", &https, "--mix", "GET /=1", "--requests", "4"];
+        let s = run(&[&words[..], &model[..]].concat()).await;
+        assert_eq!((s.responses, s.errors.connect), (0, 4), "{model:?}");
+    }
+    assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

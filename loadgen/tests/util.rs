@@ -1,11 +1,12 @@
 //! Tiny warp apps on 127.0.0.1:0 and helpers shared by the tests.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use obslab_loadgen::Plan;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Notify;
 use warp::Filter;
@@ -95,6 +96,39 @@ pub fn dead_target() -> (String, TcpSocket) {
     socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
     let addr = socket.local_addr().expect("local addr");
     (format!("http://{addr}"), socket)
+}
+
+/// A bare HTTP/1.1 target that answers one request per connection with
+/// `200 ok` and `Connection: close`, then closes the connection, as a
+/// draining server does. Returns its base URL and the
+/// head of every request it read, in order.
+pub async fn closing_target() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).into_owned());
+                let answer = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok";
+                let _ = stream.write_all(answer).await;
+                // Dropping the stream closes the connection.
+            });
+        }
+    });
+    (format!("http://{addr}"), heads)
 }
 
 /// A plan from command-line words, without progress output.
