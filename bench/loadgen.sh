@@ -12,6 +12,11 @@
 #    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios).
 # 2. Open model: achieved vs target rate at 1,000 and 10,000 req/s.
 # 3. Memory: RSS of a 1,000 req/s run at 10 s and 60 s (LONG=1: 1 and 5 min).
+# 4. CPU per request, when valgrind is installed: instructions per request of
+#    obslab-loadgen and oha under callgrind, the same for the same binary and
+#    inputs whatever else the machine does, so a steadier ratio than 1.
+#    Marginal cost: (instructions for 2N requests - for N) / N, which leaves
+#    out start-up and shutdown.
 #
 # Needs: wrk (Debian package), python3; oha is used when on PATH
 # (`cargo install oha`). Targets (issue 3): >= 1.0x oha, >= 0.85x wrk -t1,
@@ -103,3 +108,27 @@ sleep "$((late - early))"; rss_late=$(rss_kib "$lgpid")
 wait "$lgpid" || true
 growth=$(python3 -c "import sys; a, b = map(int, sys.argv[1:]); print(f'{100 * (b - a) / a:+.1f}')" "$rss_early" "$rss_late")
 echo "memory at 1000 req/s: RSS ${rss_early} KiB at ${early}s, ${rss_late} KiB at ${late}s (${growth} %, target < 10 %)"
+
+if ! command -v valgrind >/dev/null; then
+  echo "valgrind not found: apt-get install valgrind, then run again for instructions per request"
+  exit 0
+fi
+N=${CALLGRIND_REQUESTS:-20000}
+instructions() { # command... -> total instructions executed
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null \
+    | awk '/Collected :/ {print $NF}'
+}
+per_request() { # command for N requests, command for 2N requests
+  local one two
+  one=$(eval "instructions $1"); two=$(eval "instructions $2")
+  python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3])))" "$one" "$two" "$N"
+}
+lg_cmd() { echo "$LOADGEN --target $URL --mix 'GET /=1' --concurrency 10 --threads 1 --requests $1 --progress off --output json"; }
+lg_ipr=$(per_request "$(lg_cmd "$N")" "$(lg_cmd "$((2 * N))")")
+line="instructions per request (callgrind, 10 connections, marginal over $N requests): obslab-loadgen $lg_ipr"
+if [ "$have_oha" = 1 ]; then
+  oha_cmd() { echo "oha -n $1 -c 10 --no-tui $URL"; }
+  oha_ipr=$(per_request "$(oha_cmd "$N")" "$(oha_cmd "$((2 * N))")")
+  line="$line, oha $oha_ipr; ratio oha / obslab-loadgen $(ratio "$oha_ipr" "$lg_ipr")x (above 1: less CPU than oha)"
+fi
+echo "$line"

@@ -183,7 +183,7 @@ impl Client {
         let dial = format!("{}://{}", target.scheme(), authority(target)?)
             .parse()
             .with_context(|| format!("{target} has no host to connect to"))?;
-        let connector = connector()?;
+        let connector = connector(target)?;
         Ok(Self {
             pool: pooled(connector.clone()),
             connector,
@@ -387,20 +387,37 @@ fn tcp() -> HttpConnector {
 }
 
 #[cfg(not(feature = "tls"))]
-#[expect(clippy::unnecessary_wraps, reason = "the TLS build can fail")]
-fn connector() -> anyhow::Result<Connector> {
+fn connector(target: &Url) -> anyhow::Result<Connector> {
+    anyhow::ensure!(
+        target.scheme() != "https",
+        "--target {target}: this build has no TLS (built without the `tls` feature)"
+    );
     Ok(tcp())
 }
 
+/// TLS through rustls with the *ring* provider, checking certificates
+/// against the system's store (or `SSL_CERT_FILE` / `SSL_CERT_DIR`), which
+/// is read only for an `https://` target: a plain-HTTP run works on a
+/// machine or an image without CA certificates.
 #[cfg(feature = "tls")]
-fn connector() -> anyhow::Result<Connector> {
+fn connector(target: &Url) -> anyhow::Result<Connector> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_platform_verifier(provider)
-        .context("cannot load the platform's TLS roots")?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp()))
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = if target.scheme() == "https" {
+        builder
+            .with_provider_and_platform_verifier(provider)
+            .with_context(|| {
+                format!("--target {target}: cannot load the system's CA certificates")
+            })?
+    } else {
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("cannot set up TLS")?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        builder.with_tls_config(config)
+    };
+    Ok(builder.https_or_http().enable_http1().wrap_connector(tcp()))
 }
 
 /// `host[:port]` of `target`, the port only when it is not the scheme's

@@ -89,6 +89,33 @@ async fn usage_and_setup_errors_exit_2_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--metrics-listen"));
 }
 
+/// CA certificates are read for an `https://` target only: with none on
+/// the machine (`SSL_CERT_FILE` pointing at an empty file), a plain-HTTP run
+/// still works and an HTTPS run stops at once with exit 2, naming why.
+#[cfg(feature = "tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_are_needed_for_https_targets_only() {
+    let (target, _seen) = app().await;
+    let no_certs = |words: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
+        cmd.args(["--progress", "off", "--mix", "GET /=1", "--requests", "3"])
+            .args(words)
+            .env("SSL_CERT_FILE", "/dev/null")
+            .env_remove("SSL_CERT_DIR")
+            .env("RUST_LOG", "warn");
+        tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+    };
+    let out = no_certs(&["--target", &target]).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+
+    let https = target.replace("http://", "https://");
+    let out = no_certs(&["--target", &https]).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CA certificates"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_goes_alone_to_stdout_and_the_summary_to_stderr() {
     let (target, _) = app().await;
