@@ -36,8 +36,8 @@ RUN set -eu; \
 
 # --- builder: dependencies first (cached), then the workspace -------------------
 FROM ${RUST_IMAGE} AS builder
-# Cargo features of the load generator, comma-separated (empty for none):
-# `tls` lets it drive https:// targets.
+# Cargo features of the load generator, comma-separated, instead of its
+# defaults: `tls` lets it drive https:// targets; empty leaves TLS out.
 ARG LOADGEN_FEATURES=tls
 # Static glibc for the target only: --target keeps build scripts and
 # proc-macros (which must stay dynamic) out of RUSTFLAGS' reach.
@@ -49,7 +49,7 @@ RUN set -eu; \
     target="$(rustc -vV | sed -n 's/^host: //p')"; \
     features="$(echo "$LOADGEN_FEATURES" | sed 's/[^,][^,]*/obslab-loadgen\/&/g')"; \
     cargo build --release --locked --target "$target" \
-        -p obslab-server -p obslab-loadgen --bins --features "$features"
+        -p obslab-server -p obslab-loadgen --bins --no-default-features --features "$features"
 COPY . .
 # COPY keeps the context's mtimes, which may predate the stub build: touch the
 # sources so cargo cannot take the stubs for up to date. The --version check
@@ -59,7 +59,7 @@ RUN set -eu; \
     features="$(echo "$LOADGEN_FEATURES" | sed 's/[^,][^,]*/obslab-loadgen\/&/g')"; \
     find . -path ./target -prune -o -name '*.rs' -exec touch {} +; \
     cargo build --release --locked --target "$target" \
-        -p obslab-server -p obslab-loadgen --bins --features "$features"; \
+        -p obslab-server -p obslab-loadgen --bins --no-default-features --features "$features"; \
     mkdir /out; \
     for bin in obslab-server obslab-loadgen; do \
         cp "target/$target/release/$bin" /out/; \
