@@ -10,6 +10,8 @@
 #
 # 1. Closed model, same connections and duration, alternating tools:
 #    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios).
+#    Then CPU time (user + sys) per request of obslab-loadgen and oha for the
+#    same fixed number of requests (/usr/bin/time).
 # 2. Open model: achieved vs target rate at 1,000 and 10,000 req/s.
 # 3. Memory: RSS of a 1,000 req/s run at 10 s and 60 s (LONG=1: 1 and 5 min).
 # 4. CPU per request, when valgrind is installed: instructions per request of
@@ -80,6 +82,23 @@ for r in $(seq 1 "$ROUNDS"); do
   fi
   echo "$line"
 done
+# CPU time (user + sys, kernel networking included) for the same fixed
+# number of requests: what each tool takes from a machine it shares.
+if [ -x /usr/bin/time ]; then
+  CPU_REQUESTS=${CPU_REQUESTS:-300000}
+  cpu_us() { # command... -> microseconds of CPU per request
+    /usr/bin/time -f "%U %S" "$@" 2>&1 >/dev/null | tail -1 \
+      | awk -v n="$CPU_REQUESTS" '{printf "%.2f", ($1 + $2) * 1e6 / n}'
+  }
+  lg_cpu=$(RUST_LOG=warn cpu_us "$LOADGEN" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
+    --threads "$THREADS" --requests "$CPU_REQUESTS" --progress off --output json)
+  line="CPU per request ($CPU_REQUESTS requests, $CONNS connections): obslab-loadgen $lg_cpu us"
+  if [ "$have_oha" = 1 ]; then
+    oha_cpu=$(cpu_us oha -n "$CPU_REQUESTS" -c "$CONNS" --no-tui "$URL")
+    line="$line, oha $oha_cpu us; ratio oha / obslab-loadgen $(ratio "$oha_cpu" "$lg_cpu")x"
+  fi
+  echo "$line"
+fi
 lg=$(printf '%s\n' "${lg_runs[@]}" | median)
 wrk_med=$(printf '%s\n' "${wrk_runs[@]}" | median)
 echo "closed model (medians): obslab-loadgen $lg req/s; wrk -t1 $wrk_med req/s; ratio vs wrk -t1 $(ratio "$lg" "$wrk_med")x (target >= 0.85x)"
