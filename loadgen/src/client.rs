@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HOST, HeaderMap, HeaderValue, USER_AGENT};
+use http::header::{AUTHORIZATION, HOST, HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, Request, Response, Uri};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -434,9 +435,14 @@ fn authority(target: &Url) -> anyhow::Result<String> {
 
 /// The request of one mix entry: its URL under `target`, the run's headers
 /// then the entry's (an entry's header replaces the run's of that name),
-/// `Host`, a `User-Agent` unless one is given, and the body.
+/// then unless given: `Host`, `Authorization: Basic` from the target's
+/// `user:password@` (as curl and reqwest do), `User-Agent`; and the body.
 fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Result<Template> {
-    let url = join(target, &entry.path)?;
+    let mut bare = target.clone();
+    // Only fails for URLs that cannot have credentials, which have none.
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    let url = join(&bare, &entry.path)?;
     let uri: Uri = url
         .as_str()
         .parse()
@@ -452,6 +458,20 @@ fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Resu
         let host = HeaderValue::try_from(authority(target)?)
             .with_context(|| format!("{target} does not make a Host header"))?;
         all.insert(HOST, host);
+    }
+    if !target.username().is_empty() && !all.contains_key(AUTHORIZATION) {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let user = decode(target.username());
+        let password = decode(target.password().unwrap_or_default());
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut value = HeaderValue::try_from(format!("Basic {token}"))
+            .expect("base64 is a valid header value");
+        value.set_sensitive(true);
+        all.insert(AUTHORIZATION, value);
     }
     if !all.contains_key(USER_AGENT) {
         let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
@@ -472,4 +492,130 @@ fn join(target: &Url, path: &str) -> anyhow::Result<Url> {
     let base = target.as_str().trim_end_matches('/');
     Url::parse(&format!("{base}{path}"))
         .with_context(|| format!("`{path}` does not make a URL with {target}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (target, path, extra header) → (absolute URI, origin form, Host,
+    /// Authorization).
+    #[test]
+    fn templates_carry_the_uri_host_and_credentials() {
+        let cases = [
+            (
+                "http://127.0.0.1:8080",
+                "/",
+                None,
+                "http://127.0.0.1:8080/",
+                "/",
+                "127.0.0.1:8080",
+                None,
+            ),
+            (
+                "http://example.com:80/",
+                "/a?b=1",
+                None,
+                "http://example.com/a?b=1",
+                "/a?b=1",
+                "example.com",
+                None,
+            ),
+            (
+                "https://example.com:443",
+                "/x",
+                None,
+                "https://example.com/x",
+                "/x",
+                "example.com",
+                None,
+            ),
+            (
+                "https://example.com:8443",
+                "/x",
+                None,
+                "https://example.com:8443/x",
+                "/x",
+                "example.com:8443",
+                None,
+            ),
+            (
+                "http://[::1]:9000",
+                "/health",
+                None,
+                "http://[::1]:9000/health",
+                "/health",
+                "[::1]:9000",
+                None,
+            ),
+            (
+                "http://h:1/api",
+                "/items?page=2",
+                None,
+                "http://h:1/api/items?page=2",
+                "/api/items?page=2",
+                "h:1",
+                None,
+            ),
+            (
+                "http://h:1",
+                "/",
+                Some(("host", "other.test")),
+                "http://h:1/",
+                "/",
+                "other.test",
+                None,
+            ),
+            (
+                "http://user:p%40ss@h:1",
+                "/",
+                None,
+                "http://h:1/",
+                "/",
+                "h:1",
+                Some("Basic dXNlcjpwQHNz"),
+            ),
+            (
+                "http://user@h:1",
+                "/",
+                None,
+                "http://h:1/",
+                "/",
+                "h:1",
+                Some("Basic dXNlcjo="),
+            ),
+            (
+                "http://u:p@h:1",
+                "/",
+                Some(("authorization", "Bearer t")),
+                "http://h:1/",
+                "/",
+                "h:1",
+                Some("Bearer t"),
+            ),
+        ];
+        for (target, path, extra, uri, origin, host, authorization) in cases {
+            let target = Url::parse(target).unwrap();
+            let entry = MixEntry::new("GET", path, 1).unwrap();
+            let mut headers = HeaderMap::new();
+            if let Some((name, value)) = extra {
+                headers.insert(
+                    http::HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            let t = template(&target, &entry, &headers).unwrap();
+            assert_eq!(t.uri.to_string(), uri, "{target} {path}");
+            assert_eq!(t.origin.to_string(), origin, "{target} {path}");
+            assert_eq!(t.headers[HOST], host, "{target} {path}");
+            let auth = t.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap());
+            assert_eq!(auth, authorization, "{target} {path}");
+            assert!(
+                t.headers[USER_AGENT]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("obslab-loadgen/")
+            );
+        }
+    }
 }

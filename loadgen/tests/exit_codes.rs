@@ -142,7 +142,6 @@ async fn json_goes_alone_to_stdout_and_the_summary_to_stderr() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_run_and_still_prints_the_report() {
     use std::process::Stdio;
-    use std::sync::atomic::Ordering;
 
     let (target, seen) = app().await;
     let child = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"))
@@ -163,13 +162,7 @@ async fn sigterm_stops_the_run_and_still_prints_the_report() {
         .spawn()
         .expect("the binary starts");
     // Signal once the target has seen 10 requests: the run is under way.
-    while seen.hits.load(Ordering::SeqCst) < 10 {
-        let hit = seen.hit.notified();
-        if seen.hits.load(Ordering::SeqCst) >= 10 {
-            break;
-        }
-        hit.await;
-    }
+    seen.hits_reach(10).await;
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -162,15 +162,15 @@ async fn closed_model_sends_back_to_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_model_counts_redirects_timeouts_and_connect_errors() {
     let (target, seen) = app().await;
-    let closed = |mix: &'static str, requests: &'static str| {
+    let closed = |mix: &'static str, requests: &'static str, timeout: &'static str| {
         let target = target.clone();
         async move {
             let words = ["--target", &target, "--mix", mix, "--concurrency", "2"];
-            let more = ["--requests", requests, "--timeout", "100ms"];
+            let more = ["--requests", requests, "--timeout", timeout];
             run(&[&words[..], &more[..]].concat()).await
         }
     };
-    let s = closed("GET /moved=1", "6").await;
+    let s = closed("GET /moved=1", "6", "10s").await;
     assert_eq!(s.status_codes.get("302"), Some(&6));
     assert_eq!(
         seen.home.load(Ordering::SeqCst),
@@ -183,9 +183,9 @@ async fn closed_model_counts_redirects_timeouts_and_connect_errors() {
     // reach the target: 4 timeouts are 4 requests seen, not 2 seen and 2
     // stuck behind them.
     let before = seen.hits.load(Ordering::SeqCst);
-    let s = closed("GET /hang=1", "4").await;
+    let s = closed("GET /hang=1", "4", "100ms").await;
     assert_eq!((s.responses, s.errors.timeout), (0, 4));
-    assert_eq!(seen.hits.load(Ordering::SeqCst) - before, 4);
+    assert_eq!(seen.hits_reach(before + 4).await - before, 4);
 
     let (dead, _reserved) = dead_target();
     let words = ["--target", &dead, "--concurrency", "2", "--requests", "4"];
@@ -207,9 +207,11 @@ async fn closed_model_reconnects_when_the_target_closes_the_connection() {
         "60",
     ])
     .await;
-    // Each request finds its connection closed by the target, or finds out
-    // only when handing the request over (which hyper then gives back
-    // unsent): either way it goes on a new connection, once.
+    // Each request finds its worker's connection closed by the target (hyper
+    // has read `Connection: close`) and goes on a new one, once. (When a
+    // request is handed to a connection that closes before writing it,
+    // hyper gives it back and it is sent anew on another: that race is not
+    // reproducible on demand, so it is not tested here.)
     assert_eq!((s.requests, s.responses), (60, 60), "{:?}", s.errors);
     let heads = heads.lock().unwrap();
     assert_eq!(heads.len(), 60, "the target saw each request once");
@@ -293,13 +295,7 @@ async fn shutdown_stops_the_run_and_still_reports() {
     let watcher = seen.clone();
     // Stop (as SIGINT would) once the target has seen 20 requests.
     let stop = async move {
-        while watcher.hits.load(Ordering::SeqCst) < 20 {
-            let hit = watcher.hit.notified();
-            if watcher.hits.load(Ordering::SeqCst) >= 20 {
-                break;
-            }
-            hit.await;
-        }
+        watcher.hits_reach(20).await;
     };
     let s = obslab_loadgen::run(plan, stop).await.unwrap();
     assert!(s.requests >= 20);

@@ -23,6 +23,31 @@ pub struct Seen {
     pub hit: Notify,
 }
 
+impl Seen {
+    /// Waits until the app has seen `n` requests in all and returns the
+    /// count then; panics after 10 s, naming the count reached.
+    pub async fn hits_reach(&self, n: u64) -> u64 {
+        let waiting = async {
+            loop {
+                // Created before the check, so no hit is missed between.
+                let hit = self.hit.notified();
+                let now = self.hits.load(Ordering::SeqCst);
+                if now >= n {
+                    return now;
+                }
+                hit.await;
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(10), waiting).await {
+            Ok(count) => count,
+            Err(_) => panic!(
+                "the app saw {} requests, not {n}",
+                self.hits.load(Ordering::SeqCst)
+            ),
+        }
+    }
+}
+
 /// Serves the test app and returns its base URL and counters. Routes:
 /// `/` 200, `/fail` 500, `/slow` 200 after 400 ms, `/hang` 200 after 30 s,
 /// `/moved` 302 to `/`.
