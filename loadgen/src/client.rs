@@ -175,12 +175,7 @@ impl Client {
         headers: &HeaderMap,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let templates = mix
-            .entries()
-            .iter()
-            .map(|entry| template(target, entry, headers))
-            .collect::<anyhow::Result<Vec<_>>>()?
-            .into();
+        let templates = templates(target, mix, headers)?;
         let dial = format!("{}://{}", target.scheme(), authority(target)?)
             .parse()
             .with_context(|| format!("{target} has no host to connect to"))?;
@@ -387,12 +382,10 @@ fn tcp() -> HttpConnector {
     tcp
 }
 
+/// Plain HTTP only (`parse_target` refuses `https://` in this build).
 #[cfg(not(feature = "tls"))]
-fn connector(target: &Url) -> anyhow::Result<Connector> {
-    anyhow::ensure!(
-        target.scheme() != "https",
-        "--target {target}: this build has no TLS (built without the `tls` feature)"
-    );
+#[expect(clippy::unnecessary_wraps, reason = "the TLS build can fail")]
+fn connector(_target: &Url) -> anyhow::Result<Connector> {
     Ok(tcp())
 }
 
@@ -433,33 +426,32 @@ fn authority(target: &Url) -> anyhow::Result<String> {
     })
 }
 
-/// The request of one mix entry: its URL under `target`, the run's headers
-/// then the entry's (an entry's header replaces the run's of that name),
-/// then unless given: `Host`, `Authorization: Basic` from the target's
-/// `user:password@` (as curl and reqwest do), `User-Agent`; and the body.
-fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Result<Template> {
+/// One template per mix entry: its path under `target` (without
+/// credentials), the headers `target` implies with the run's over them and
+/// the entry's over those, its body.
+fn templates(target: &Url, mix: &Mix, headers: &HeaderMap) -> anyhow::Result<Arc<[Template]>> {
     let mut bare = target.clone();
     // Only fails for URLs that cannot have credentials, which have none.
     let _ = bare.set_username("");
     let _ = bare.set_password(None);
-    let url = join(&bare, &entry.path)?;
-    let uri: Uri = url
-        .as_str()
-        .parse()
-        .with_context(|| format!("`{url}` is not a URI an HTTP request can carry"))?;
-    let origin = uri
-        .path_and_query()
-        .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
-    let mut all = headers.clone();
-    for (name, value) in &entry.headers {
-        all.insert(name, value.clone());
-    }
-    if !all.contains_key(HOST) {
-        let host = HeaderValue::try_from(authority(target)?)
-            .with_context(|| format!("{target} does not make a Host header"))?;
-        all.insert(HOST, host);
-    }
-    if !target.username().is_empty() && !all.contains_key(AUTHORIZATION) {
+    let mut run_headers = implied_headers(target)?;
+    overlay(&mut run_headers, headers);
+    mix.entries()
+        .iter()
+        .map(|entry| template(&bare, entry, &run_headers))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Into::into)
+}
+
+/// The headers the target implies, which the run's and the entries' own
+/// headers may replace: `Host`, `Authorization: Basic` from a
+/// `user:password@` in the target (as curl and reqwest do), `User-Agent`.
+fn implied_headers(target: &Url) -> anyhow::Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    let host = HeaderValue::try_from(authority(target)?)
+        .with_context(|| format!("{target} does not make a Host header"))?;
+    headers.insert(HOST, host);
+    if !target.username().is_empty() {
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8_lossy()
@@ -471,18 +463,41 @@ fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Resu
         let mut value = HeaderValue::try_from(format!("Basic {token}"))
             .expect("base64 is a valid header value");
         value.set_sensitive(true);
-        all.insert(AUTHORIZATION, value);
+        headers.insert(AUTHORIZATION, value);
     }
-    if !all.contains_key(USER_AGENT) {
-        let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
-        all.insert(USER_AGENT, HeaderValue::from_static(agent));
+    let agent = concat!("obslab-loadgen/", env!("CARGO_PKG_VERSION"));
+    headers.insert(USER_AGENT, HeaderValue::from_static(agent));
+    Ok(headers)
+}
+
+/// Puts `top`'s headers over `base`'s: a name in `top` replaces all of
+/// `base`'s values of that name and keeps all of its own.
+fn overlay(base: &mut HeaderMap, top: &HeaderMap) {
+    for name in top.keys() {
+        base.remove(name);
     }
+    for (name, value) in top {
+        base.append(name, value.clone());
+    }
+}
+
+fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Result<Template> {
+    let url = join(target, &entry.path)?;
+    let uri: Uri = url
+        .as_str()
+        .parse()
+        .with_context(|| format!("`{url}` is not a URI an HTTP request can carry"))?;
+    let origin = uri
+        .path_and_query()
+        .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
+    let mut headers = headers.clone();
+    overlay(&mut headers, &entry.headers);
     let body = entry.body.clone().map(Bytes::from).unwrap_or_default();
     Ok(Template {
         method: entry.method.clone(),
         uri,
         origin,
-        headers: all,
+        headers,
         body,
     })
 }
@@ -604,7 +619,8 @@ mod tests {
                     HeaderValue::from_static(value),
                 );
             }
-            let t = template(&target, &entry, &headers).unwrap();
+            let mix = Mix::new(vec![entry]).unwrap();
+            let t = &templates(&target, &mix, &headers).unwrap()[0];
             assert_eq!(t.uri.to_string(), uri, "{target} {path}");
             assert_eq!(t.origin.to_string(), origin, "{target} {path}");
             assert_eq!(t.headers[HOST], host, "{target} {path}");
