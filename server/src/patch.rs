@@ -44,7 +44,9 @@ pub struct ProfilePatch {
     pub outage: Option<bool>,
 }
 
-/// Changes to one route's faults. Durations are humantime strings (`250ms`).
+/// Changes to one route's faults. Durations are humantime strings (`250ms`)
+/// or numbers of seconds in the `_seconds` twin of the field; a field given
+/// both ways must say the same in both (as `GET /admin/faults` shows it).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RoutePatch {
@@ -53,10 +55,16 @@ pub struct RoutePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_min: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_min_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_max: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_max_seconds: Option<f64>,
     /// `/slow` only: how long a timing-out call waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
 }
 
 impl ProfilePatch {
@@ -79,11 +87,11 @@ impl ProfilePatch {
                     message,
                 })?;
             }
-            if let Some(min) = &patch.delay_min {
-                faults.delay_min = duration(min, field("delay_min"))?;
+            if let Some(min) = duration(&patch.delay_min, patch.delay_min_seconds, &field("delay_min"))? {
+                faults.delay_min = min;
             }
-            if let Some(max) = &patch.delay_max {
-                faults.delay_max = duration(max, field("delay_max"))?;
+            if let Some(max) = duration(&patch.delay_max, patch.delay_max_seconds, &field("delay_max"))? {
+                faults.delay_max = max;
             }
             if faults.delay_min > faults.delay_max {
                 return Err(FieldError {
@@ -95,14 +103,14 @@ impl ProfilePatch {
                     ),
                 });
             }
-            if let Some(timeout) = &patch.timeout {
+            if let Some(timeout) = duration(&patch.timeout, patch.timeout_seconds, &field("timeout"))? {
                 if route != Route::Slow {
                     return Err(FieldError {
                         field: field("timeout"),
                         message: "only /slow has a timeout".to_string(),
                     });
                 }
-                profile.slow_timeout = duration(timeout, field("timeout"))?;
+                profile.slow_timeout = timeout;
             }
         }
         if let Some(weights) = &self.error_weights {
@@ -115,8 +123,34 @@ impl ProfilePatch {
     }
 }
 
-fn duration(text: &str, field: String) -> Result<Duration, FieldError> {
-    parse_duration(text).map_err(|message| FieldError { field, message })
+/// A duration given as text (`field`), as seconds (`field_seconds`), or both
+/// ways alike (to the microsecond).
+fn duration(
+    text: &Option<String>,
+    seconds: Option<f64>,
+    field: &str,
+) -> Result<Option<Duration>, FieldError> {
+    let error = |field: String, message: String| FieldError { field, message };
+    let from_text = text
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|message| error(field.to_string(), message))?;
+    let from_seconds = seconds
+        .map(|s| Duration::try_from_secs_f64(s).map_err(|_| format!("`{s}` is not a number of seconds >= 0")))
+        .transpose()
+        .map_err(|message| error(format!("{field}_seconds"), message))?;
+    match (from_text, from_seconds) {
+        (Some(t), Some(s)) if t.abs_diff(s) >= Duration::from_micros(1) => Err(error(
+            format!("{field}_seconds"),
+            format!(
+                "says {}s but {field} says {}",
+                s.as_secs_f64(),
+                humantime::format_duration(t)
+            ),
+        )),
+        (t, s) => Ok(t.or(s)),
+    }
 }
 
 fn error_weights(weights: &BTreeMap<String, f64>) -> Result<ErrorWeights, FieldError> {
@@ -143,14 +177,18 @@ pub struct ProfileView {
     pub outage: bool,
 }
 
-/// One route's faults, durations in humantime form.
+/// One route's faults, durations in humantime form and in seconds.
 #[derive(Debug, Serialize)]
 pub struct RouteView {
     pub error_rate: f64,
     pub delay_min: String,
+    pub delay_min_seconds: f64,
     pub delay_max: String,
+    pub delay_max_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
 }
 
 impl From<&FaultProfile> for ProfileView {
@@ -160,11 +198,15 @@ impl From<&FaultProfile> for ProfileView {
             .into_iter()
             .map(|route| {
                 let f = profile.route(route);
+                let timeout = (route == Route::Slow).then_some(profile.slow_timeout);
                 let view = RouteView {
                     error_rate: f.error_rate,
                     delay_min: human(f.delay_min),
+                    delay_min_seconds: f.delay_min.as_secs_f64(),
                     delay_max: human(f.delay_max),
-                    timeout: (route == Route::Slow).then(|| human(profile.slow_timeout)),
+                    delay_max_seconds: f.delay_max.as_secs_f64(),
+                    timeout: timeout.map(human),
+                    timeout_seconds: timeout.map(|t| t.as_secs_f64()),
                 };
                 (route.path(), view)
             })
@@ -245,6 +287,36 @@ mod tests {
             );
         }
         assert!(serde_json::from_str::<ProfilePatch>(r#"{"route": {}}"#).is_err());
+    }
+
+    #[test]
+    fn durations_may_be_given_in_seconds_but_not_two_ways_at_odds() {
+        let p = patch(r#"{"routes": {"/slow": {"delay_max_seconds": 2.5, "timeout_seconds": 4}}}"#)
+            .apply(&defaults())
+            .unwrap();
+        assert_eq!(p.slow.delay_max, Duration::from_millis(2500));
+        assert_eq!(p.slow_timeout, Duration::from_secs(4));
+        let cases = [
+            (
+                r#"{"routes": {"/slow": {"delay_max": "2s", "delay_max_seconds": 3}}}"#,
+                "routes./slow.delay_max_seconds",
+            ),
+            (
+                r#"{"routes": {"/slow": {"delay_min_seconds": -1}}}"#,
+                "routes./slow.delay_min_seconds",
+            ),
+            (
+                r#"{"routes": {"/": {"timeout_seconds": 1}}}"#,
+                "routes./.timeout",
+            ),
+        ];
+        for (json, field) in cases {
+            assert_eq!(
+                patch(json).apply(&defaults()).unwrap_err().field,
+                field,
+                "{json}"
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::fault_metrics::ChangeSource;
 use crate::faults::FaultProfile;
@@ -34,13 +35,14 @@ pub struct Scenario {
     pub phases: Vec<Phase>,
 }
 
-/// One step of the timeline.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// One step of the timeline. Shown with `duration_seconds` beside the
+/// humantime `duration`, so that scripts need no duration parser.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     pub name: String,
     /// How long the phase lasts (humantime: `90s`, `3m`).
-    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(deserialize_with = "de_duration")]
     pub duration: Duration,
     /// Changes over the configured profile while the phase lasts; empty for
     /// a calm phase.
@@ -48,8 +50,8 @@ pub struct Phase {
     pub faults: ProfilePatch,
 }
 
-/// An entry of the answer key.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// An entry of the answer key; shown with `after_seconds` beside `after`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
     /// The alert's name, e.g. `ObslabHighErrorRatio`.
@@ -58,12 +60,34 @@ pub struct Expectation {
     pub phase: String,
     /// Roughly how long after the phase starts it fires (humantime), as a
     /// hint for students.
-    #[serde(
-        default,
-        deserialize_with = "de_opt_duration",
-        serialize_with = "ser_opt_duration"
-    )]
+    #[serde(default, deserialize_with = "de_opt_duration")]
     pub after: Option<Duration>,
+}
+
+impl Serialize for Phase {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_struct("Phase", 4)?;
+        out.serialize_field("name", &self.name)?;
+        out.serialize_field("duration", &human(self.duration))?;
+        out.serialize_field("duration_seconds", &self.duration.as_secs_f64())?;
+        out.serialize_field("faults", &self.faults)?;
+        out.end()
+    }
+}
+
+impl Serialize for Expectation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_struct("Expectation", 4)?;
+        out.serialize_field("alert", &self.alert)?;
+        out.serialize_field("phase", &self.phase)?;
+        out.serialize_field("after", &self.after.map(human))?;
+        out.serialize_field("after_seconds", &self.after.map(|d| d.as_secs_f64()))?;
+        out.end()
+    }
+}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -73,17 +97,6 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 
 fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     de_duration(d).map(Some)
-}
-
-fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => ser_duration(d, s),
-        None => s.serialize_none(),
-    }
-}
-
-fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
 impl Scenario {

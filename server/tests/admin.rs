@@ -304,6 +304,12 @@ phases:
         finished["phase_index"], 2,
         "both phases were played: {finished}"
     );
+    let phases = &finished["scenario"]["phases"];
+    assert_eq!(
+        (&phases[0]["duration"], &phases[0]["duration_seconds"]),
+        (&json!("2s"), &json!(2.0)),
+        "durations as text and as seconds: {phases}"
+    );
     let text = server.scrape().await;
     assert_eq!(
         sum(
@@ -349,4 +355,20 @@ async fn a_bad_scenario_is_refused_naming_the_culprit() {
     );
     let (_, now) = admin(&server, reqwest::Method::GET, "/admin/scenario", None).await;
     assert_eq!(now["running"], false);
+}
+
+#[tokio::test]
+async fn the_profile_shows_durations_as_text_and_as_seconds() {
+    let server = TestServer::start(&["--admin-token", TOKEN]).await;
+    let (status, _) = patch(&server, json!({"routes": {"/slow": {"delay_min_seconds": 0.25}}})).await;
+    assert_eq!(status, 200);
+    let (_, view) = admin(&server, reqwest::Method::GET, "/admin/faults", None).await;
+    let slow = &view["routes"]["/slow"];
+    assert_eq!(
+        (&slow["delay_min"], &slow["delay_min_seconds"]),
+        (&json!("250ms"), &json!(0.25)),
+        "{slow}"
+    );
+    assert_eq!(slow["timeout_seconds"], 3.0, "{slow}");
+    assert_eq!(view["routes"]["/"]["delay_max_seconds"], 0.0, "{view}");
 }

@@ -79,29 +79,6 @@ def prom_format(ms):
     return out
 
 
-HUMAN_UNITS = {
-    "ns": 1e-9, "nsec": 1e-9, "us": 1e-6, "usec": 1e-6, "µs": 1e-6,
-    "ms": 1e-3, "msec": 1e-3, "millis": 1e-3,
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
-}
-
-
-def human_seconds(text):
-    """Seconds of a humantime duration as the server reads and writes them
-    (`2m`, `1m 30s`, `1m30s`, `250ms`)."""
-    parts = re.findall(r"(\d+)\s*([a-zµ]+)", text.strip())
-    if not parts or re.sub(r"(\d+)\s*([a-zµ]+)|\s", "", text):
-        raise Failure(f"not a duration: {text!r}")
-    try:
-        return sum(int(n) * HUMAN_UNITS[u] for n, u in parts)
-    except KeyError as e:
-        raise Failure(f"unknown unit {e} in {text!r}") from None
-
-
 # ---------------------------------------------------------- compress-rules ---
 
 class Compressor:
@@ -276,15 +253,15 @@ class Drill:
                           f"not {self.speed:g} (--scenario-speed)")
         self.phases, start = [], 0.0
         for phase in scenario["phases"]:
-            length = human_seconds(phase["duration"]) / self.speed
+            length = phase["duration_seconds"] / self.speed
             self.phases.append((phase["name"], start, start + length))
             start += length
         self.end = start
         self.expect = []
         for e in scenario["expect"]:
             window = next(p for p in self.phases if p[0] == e["phase"])
-            if e.get("after"):
-                human_seconds(e["after"])  # the hint must at least read as a duration
+            if e.get("after") and not e.get("after_seconds"):
+                raise Failure(f"{self.name}: the hint after={e['after']!r} has no length")
             self.expect.append((e["alert"], e["phase"], window, e.get("after") or ""))
         if not self.expect:
             raise Failure(f"{self.name}: the scenario has no answer key (expect)")
