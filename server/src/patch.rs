@@ -87,10 +87,18 @@ impl ProfilePatch {
                     message,
                 })?;
             }
-            if let Some(min) = duration(&patch.delay_min, patch.delay_min_seconds, &field("delay_min"))? {
+            if let Some(min) = duration(
+                &patch.delay_min,
+                patch.delay_min_seconds,
+                &field("delay_min"),
+            )? {
                 faults.delay_min = min;
             }
-            if let Some(max) = duration(&patch.delay_max, patch.delay_max_seconds, &field("delay_max"))? {
+            if let Some(max) = duration(
+                &patch.delay_max,
+                patch.delay_max_seconds,
+                &field("delay_max"),
+            )? {
                 faults.delay_max = max;
             }
             if faults.delay_min > faults.delay_max {
@@ -103,7 +111,9 @@ impl ProfilePatch {
                     ),
                 });
             }
-            if let Some(timeout) = duration(&patch.timeout, patch.timeout_seconds, &field("timeout"))? {
+            if let Some(timeout) =
+                duration(&patch.timeout, patch.timeout_seconds, &field("timeout"))?
+            {
                 if route != Route::Slow {
                     return Err(FieldError {
                         field: field("timeout"),
@@ -137,7 +147,10 @@ fn duration(
         .transpose()
         .map_err(|message| error(field.to_string(), message))?;
     let from_seconds = seconds
-        .map(|s| Duration::try_from_secs_f64(s).map_err(|_| format!("`{s}` is not a number of seconds >= 0")))
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| format!("`{s}` is not a number of seconds >= 0"))
+        })
         .transpose()
         .map_err(|message| error(format!("{field}_seconds"), message))?;
     match (from_text, from_seconds) {

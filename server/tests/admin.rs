@@ -360,7 +360,11 @@ async fn a_bad_scenario_is_refused_naming_the_culprit() {
 #[tokio::test]
 async fn the_profile_shows_durations_as_text_and_as_seconds() {
     let server = TestServer::start(&["--admin-token", TOKEN]).await;
-    let (status, _) = patch(&server, json!({"routes": {"/slow": {"delay_min_seconds": 0.25}}})).await;
+    let (status, _) = patch(
+        &server,
+        json!({"routes": {"/slow": {"delay_min_seconds": 0.25}}}),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, view) = admin(&server, reqwest::Method::GET, "/admin/faults", None).await;
     let slow = &view["routes"]["/slow"];
