@@ -2,15 +2,22 @@
 //! it, and play scenarios. Off unless `--admin-token` is set; every request
 //! must carry `Authorization: Bearer <token>`, compared in constant time. The
 //! token is never logged (the access log writes the path only).
+//!
+//! The module answers every request for an admin path by itself, in this
+//! order: the API is off (404), the token is wrong (401), the method is not
+//! the route's (405), the body is over [`BODY_LIMIT`] (400); then the
+//! operation. Authentication comes first so that a caller without the token
+//! learns nothing about the routes, not even their methods.
 
+use futures_util::{Stream, StreamExt};
 use subtle::ConstantTimeEq;
-use warp::Reply;
+use warp::Buf;
 use warp::http::{HeaderValue, Method, StatusCode, header};
 
+use crate::answer::Answer;
 use crate::endpoint::Endpoint;
-use crate::error_type::{ErrorBody, ErrorType};
+use crate::error_type::ErrorType;
 use crate::fault_metrics::ChangeSource;
-use crate::handlers::{Answer, now};
 use crate::patch::{FieldError, ProfilePatch, ProfileView};
 use crate::scenario::{Scenario, Status};
 use crate::state::SharedState;
@@ -18,9 +25,29 @@ use crate::state::SharedState;
 /// Largest request body the admin API reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Answers a request for an admin path, from its checks to its operation.
+pub async fn answer<B: Buf>(
+    state: &SharedState,
+    endpoint: Endpoint,
+    method: &Method,
+    authorization: Option<&str>,
+    body: impl Stream<Item = Result<B, warp::Error>> + Send,
+) -> Answer {
+    if let Some(refusal) = refusal(state, authorization) {
+        return refusal;
+    }
+    if !endpoint.allows(method) {
+        return Answer::method_not_allowed(method, endpoint);
+    }
+    match read_body(body).await {
+        Some(body) => operate(state, endpoint, method, &body),
+        None => invalid(&format!("the body is over {} KiB", BODY_LIMIT / 1024), None),
+    }
+}
+
 /// The refusal of a request that may not use the admin API; `None` lets it
 /// through.
-pub fn refusal(state: &SharedState, authorization: Option<&str>) -> Option<Answer> {
+fn refusal(state: &SharedState, authorization: Option<&str>) -> Option<Answer> {
     let Some(token) = &state.admin_token else {
         return Some(Answer::error(
             ErrorType::NotFound,
@@ -33,7 +60,7 @@ pub fn refusal(state: &SharedState, authorization: Option<&str>) -> Option<Answe
     if bool::from(presented.as_bytes().ct_eq(token.as_bytes())) {
         return None;
     }
-    let mut refusal = Answer::error(ErrorType::Unauthorized, ErrorType::Unauthorized.sentence());
+    let mut refusal = Answer::failure(ErrorType::Unauthorized);
     refusal
         .response
         .headers_mut()
@@ -41,8 +68,28 @@ pub fn refusal(state: &SharedState, authorization: Option<&str>) -> Option<Answe
     Some(refusal)
 }
 
-/// Answers an authorized admin request; `body` is at most [`BODY_LIMIT`].
-pub fn handle(state: &SharedState, endpoint: Endpoint, method: &Method, body: &[u8]) -> Answer {
+/// The request body, or `None` when it is over [`BODY_LIMIT`] or cannot be
+/// read.
+async fn read_body<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>) -> Option<Vec<u8>> {
+    let mut body = std::pin::pin!(body);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.ok()?;
+        if bytes.len() + chunk.remaining() > BODY_LIMIT {
+            return None;
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            bytes.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Some(bytes)
+}
+
+/// Runs an authorized admin operation; `body` is at most [`BODY_LIMIT`].
+fn operate(state: &SharedState, endpoint: Endpoint, method: &Method, body: &[u8]) -> Answer {
     match (endpoint, method.as_str()) {
         (Endpoint::AdminFaults, "GET") => profile(state),
         (Endpoint::AdminFaults, "PATCH") => patch(state, body),
@@ -56,8 +103,9 @@ pub fn handle(state: &SharedState, endpoint: Endpoint, method: &Method, body: &[
             state.reset();
             scenario_status(state)
         }
-        // routes.rs answers 405 before this; should the tables drift, still 405.
-        _ => crate::routes::method_not_allowed(method, endpoint),
+        // `answer` checked the method against the route table; should this
+        // match and that table drift apart, still 405.
+        _ => Answer::method_not_allowed(method, endpoint),
     }
 }
 
@@ -116,10 +164,7 @@ fn scenario_status(state: &SharedState) -> Answer {
 }
 
 fn ok(body: &impl serde::Serialize) -> Answer {
-    Answer {
-        response: warp::reply::json(body).into_response(),
-        error: None,
-    }
+    Answer::json(StatusCode::OK, body)
 }
 
 fn field_error(e: &FieldError) -> Answer {
@@ -128,20 +173,5 @@ fn field_error(e: &FieldError) -> Answer {
 
 /// 400 validation_error, naming the field when one is to blame.
 fn invalid(sentence: &str, field: Option<&str>) -> Answer {
-    let body = ErrorBody {
-        error: sentence,
-        error_type: ErrorType::ValidationError.as_str(),
-        field,
-        timestamp: now(),
-    };
-    Answer {
-        response: warp::reply::with_status(warp::reply::json(&body), StatusCode::BAD_REQUEST)
-            .into_response(),
-        error: Some(ErrorType::ValidationError),
-    }
-}
-
-/// The answer to a body over [`BODY_LIMIT`].
-pub fn too_large() -> Answer {
-    invalid(&format!("the body is over {} KiB", BODY_LIMIT / 1024), None)
+    Answer::error_in_field(ErrorType::ValidationError, sentence, field)
 }

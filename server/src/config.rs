@@ -13,6 +13,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 
 use crate::faults::{ErrorWeights, FaultProfile, RouteFaults};
 use crate::scenario::Scenario;
+use crate::values::{check_bounds, parse_duration, parse_rate};
 
 /// obslab-server: an instrumented, fault-injecting demo web app.
 ///
@@ -173,16 +174,8 @@ impl Config {
 
     /// Validates what the option parsers cannot check alone.
     pub fn from_args(args: Args) -> Result<Config, clap::Error> {
-        if args.slow_min > args.slow_max {
-            return Err(Args::command().error(
-                ErrorKind::ArgumentConflict,
-                format!(
-                    "--slow-min ({}) must not exceed --slow-max ({})",
-                    humantime::format_duration(args.slow_min),
-                    humantime::format_duration(args.slow_max)
-                ),
-            ));
-        }
+        check_bounds(("--slow-min", args.slow_min), ("--slow-max", args.slow_max))
+            .map_err(|e| Args::command().error(ErrorKind::ArgumentConflict, e))?;
         let instant = |error_rate| RouteFaults {
             error_rate,
             delay_min: Duration::ZERO,
@@ -229,31 +222,6 @@ impl Config {
             scenario_speed: args.scenario_speed,
         })
     }
-}
-
-/// A probability in [0, 1].
-pub fn parse_rate(s: &str) -> Result<f64, String> {
-    let rate: f64 = s.trim().parse().map_err(|_| {
-        format!("`{s}` is not a number (expected a probability between 0 and 1, e.g. 0.05)")
-    })?;
-    check_rate(rate)
-}
-
-/// `rate` when it is a probability in [0, 1].
-pub fn check_rate(rate: f64) -> Result<f64, String> {
-    if (0.0..=1.0).contains(&rate) {
-        Ok(rate)
-    } else {
-        Err(format!(
-            "{rate} is outside [0, 1] (a probability: 0.05 means 5 %)"
-        ))
-    }
-}
-
-/// A duration in humantime form: `250ms`, `3s`, `1m30s`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 250ms, 3s or 1m30s"))
 }
 
 /// `type=weight,...` over the four manual error types.
@@ -315,23 +283,6 @@ fn parse_namespace(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rates_outside_the_unit_interval_are_refused() {
-        assert_eq!(parse_rate("0.05"), Ok(0.05));
-        assert_eq!(parse_rate("1"), Ok(1.0));
-        for bad in ["-0.1", "1.01", "five", "NaN", ""] {
-            assert!(parse_rate(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn durations_use_humantime() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("3").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
 
     #[test]
     fn error_weights_name_the_culprit() {

@@ -5,55 +5,15 @@
 
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use warp::Reply;
 use warp::http::{HeaderValue, StatusCode, header};
-use warp::reply::Response;
 
-use crate::error_type::{ErrorBody, ErrorType};
+use crate::answer::Answer;
+use crate::error_type::ErrorType;
 use crate::faults::{Decision, Route};
 use crate::state::AppState;
-
-/// A response and, when it is an error, its type.
-#[derive(Debug)]
-pub struct Answer {
-    pub response: Response,
-    pub error: Option<ErrorType>,
-}
-
-impl Answer {
-    /// A JSON response with `status`.
-    fn json(status: StatusCode, body: &impl Serialize) -> Answer {
-        Answer {
-            response: warp::reply::with_status(warp::reply::json(body), status).into_response(),
-            error: None,
-        }
-    }
-
-    /// The JSON error body of `error`, with its status.
-    pub fn error(error: ErrorType, sentence: &str) -> Answer {
-        let body = ErrorBody {
-            error: sentence,
-            error_type: error.as_str(),
-            field: None,
-            timestamp: now(),
-        };
-        Answer {
-            error: Some(error),
-            ..Answer::json(error.status(), &body)
-        }
-    }
-
-    fn failure(error: ErrorType) -> Answer {
-        Answer::error(error, error.sentence())
-    }
-}
-
-/// The current time in RFC 3339, to the microsecond.
-pub fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+use crate::timestamp::now;
 
 /// Waits the decided delay; the injected failure, if any, as an answer.
 async fn injected(decision: Decision) -> Option<Answer> {

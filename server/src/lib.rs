@@ -5,6 +5,7 @@
 //! the real server in-process on `127.0.0.1:0`.
 
 pub mod admin;
+pub mod answer;
 pub mod config;
 pub mod endpoint;
 pub mod error_type;
@@ -18,6 +19,8 @@ pub mod routes;
 pub mod scenario;
 pub mod shutdown;
 pub mod state;
+pub mod timestamp;
+pub mod values;
 
 use std::future::Future;
 use std::sync::Arc;

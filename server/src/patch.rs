@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{check_rate, parse_duration};
 use crate::error_type::ErrorType;
 use crate::faults::{ErrorWeights, FaultProfile, Route};
+use crate::values::{self, check_bounds, check_rate, parse_duration};
 
 /// A patch that could not be applied: the field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,16 +101,14 @@ impl ProfilePatch {
             )? {
                 faults.delay_max = max;
             }
-            if faults.delay_min > faults.delay_max {
-                return Err(FieldError {
-                    field: field("delay_min"),
-                    message: format!(
-                        "delay_min ({}) must not exceed delay_max ({})",
-                        humantime::format_duration(faults.delay_min),
-                        humantime::format_duration(faults.delay_max)
-                    ),
-                });
-            }
+            check_bounds(
+                ("delay_min", faults.delay_min),
+                ("delay_max", faults.delay_max),
+            )
+            .map_err(|message| FieldError {
+                field: field("delay_min"),
+                message,
+            })?;
             if let Some(timeout) =
                 duration(&patch.timeout, patch.timeout_seconds, &field("timeout"))?
             {
@@ -147,10 +145,7 @@ fn duration(
         .transpose()
         .map_err(|message| error(field.to_string(), message))?;
     let from_seconds = seconds
-        .map(|s| {
-            Duration::try_from_secs_f64(s)
-                .map_err(|_| format!("`{s}` is not a number of seconds >= 0"))
-        })
+        .map(values::seconds)
         .transpose()
         .map_err(|message| error(format!("{field}_seconds"), message))?;
     match (from_text, from_seconds) {

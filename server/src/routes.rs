@@ -10,16 +10,17 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Instant;
 
-use futures_util::{Stream, StreamExt};
-use warp::http::{HeaderValue, Method, header};
+use futures_util::Stream;
+use warp::http::Method;
 use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Buf, Filter, Rejection};
 
 use crate::admin;
+use crate::answer::Answer;
 use crate::endpoint::{Endpoint, MethodLabel};
 use crate::error_type::ErrorType;
-use crate::handlers::{self, Answer};
+use crate::handlers;
 use crate::state::SharedState;
 
 /// The whole application as a warp filter.
@@ -54,21 +55,14 @@ async fn dispatch<B: Buf>(
     let _in_flight = state.metrics.in_flight();
     let endpoint = Endpoint::from_path(path.as_str());
     let answer = if endpoint.is_admin() {
-        match admin::refusal(&state, authorization.as_deref()) {
-            Some(refusal) => refusal,
-            None if !endpoint.allows(&method) => method_not_allowed(&method, endpoint),
-            None => match read_body(body).await {
-                Some(body) => admin::handle(&state, endpoint, &method, &body),
-                None => admin::too_large(),
-            },
-        }
+        admin::answer(&state, endpoint, &method, authorization.as_deref(), body).await
     } else if endpoint == Endpoint::Unmatched {
         Answer::error(
             ErrorType::NotFound,
             &format!("No route for {method} {}", path.as_str()),
         )
     } else if !endpoint.allows(&method) {
-        method_not_allowed(&method, endpoint)
+        Answer::method_not_allowed(&method, endpoint)
     } else if state.faults.outage() && !matches!(endpoint, Endpoint::Livez | Endpoint::Readyz) {
         Answer::error(ErrorType::Outage, ErrorType::Outage.sentence())
     } else {
@@ -104,41 +98,4 @@ async fn dispatch<B: Buf>(
         );
     }
     answer.response
-}
-
-/// The request body, or `None` when it is over the admin API's limit or
-/// cannot be read.
-async fn read_body<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>) -> Option<Vec<u8>> {
-    let mut body = std::pin::pin!(body);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.ok()?;
-        if bytes.len() + chunk.remaining() > admin::BODY_LIMIT {
-            return None;
-        }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            bytes.extend_from_slice(part);
-            let n = part.len();
-            chunk.advance(n);
-        }
-    }
-    Some(bytes)
-}
-
-/// 405 with the `Allow` header of `endpoint`.
-pub(crate) fn method_not_allowed(method: &Method, endpoint: Endpoint) -> Answer {
-    let allow = endpoint.allow();
-    let mut answer = Answer::error(
-        ErrorType::MethodNotAllowed,
-        &format!(
-            "Method {method} is not allowed on {}; allowed: {allow}",
-            endpoint.as_str()
-        ),
-    );
-    answer
-        .response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    answer
 }

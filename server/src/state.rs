@@ -86,7 +86,7 @@ impl AppState {
         *playing = Some(Playing {
             scenario,
             started: Instant::now(),
-            started_at: crate::handlers::now(),
+            started_at: crate::timestamp::now(),
             speed: self.scenario_speed,
             phase,
             task,
