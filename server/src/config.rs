@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 
-use crate::faults::{ErrorWeights, FaultProfile, RouteFaults};
+use crate::profile::{ErrorWeights, FaultProfile, RouteFaults};
 use crate::scenario::Scenario;
 use crate::values::{check_bounds, parse_duration, parse_rate};
 

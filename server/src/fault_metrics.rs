@@ -7,7 +7,7 @@ use prometheus::{
     Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
-use crate::faults::{FaultProfile, Route};
+use crate::profile::{FaultProfile, Route};
 
 /// Who changed the fault profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

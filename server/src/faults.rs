@@ -1,5 +1,5 @@
-//! Fault injection as data: a [`FaultProfile`] says, per faultable route, how
-//! often it fails and how long it stalls; [`Faults`] turns it into decisions.
+//! Fault decisions: [`Faults`] turns the [`FaultProfile`] in force into what
+//! happens to each request of a faultable route.
 //!
 //! Decisions are pure functions of the profile and a per-request RNG. That RNG
 //! is seeded from `--seed` and a request sequence number, so the same seed and
@@ -13,171 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use rand::distr::Distribution;
-use rand::distr::weighted::WeightedIndex;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error_type::ErrorType;
-
-/// The routes whose behaviour the profile controls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// `GET /`: fails with home_error.
-    Home,
-    /// `GET /health`: fails with health_check_failed.
-    Health,
-    /// `GET /slow`: fails with timeout, after waiting the timeout.
-    Slow,
-}
-
-impl Route {
-    /// Every faultable route.
-    pub const ALL: [Route; 3] = [Route::Home, Route::Health, Route::Slow];
-
-    /// The route template, as in the `endpoint` label.
-    pub fn path(self) -> &'static str {
-        match self {
-            Route::Home => "/",
-            Route::Health => "/health",
-            Route::Slow => "/slow",
-        }
-    }
-
-    /// The route a template names.
-    pub fn from_path(path: &str) -> Option<Route> {
-        Route::ALL.into_iter().find(|r| r.path() == path)
-    }
-
-    /// The error type of an injected failure.
-    pub fn error_type(self) -> ErrorType {
-        match self {
-            Route::Home => ErrorType::HomeError,
-            Route::Health => ErrorType::HealthCheckFailed,
-            Route::Slow => ErrorType::Timeout,
-        }
-    }
-}
-
-/// How one route misbehaves.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RouteFaults {
-    /// Probability of an injected failure.
-    pub error_rate: f64,
-    /// Bounds of the uniform delay before a successful answer.
-    pub delay_min: Duration,
-    pub delay_max: Duration,
-}
-
-/// How every faultable route misbehaves.
-#[derive(Debug, Clone)]
-pub struct FaultProfile {
-    pub home: RouteFaults,
-    pub health: RouteFaults,
-    /// `error_rate` is the timeout rate; the delay is a successful call's.
-    pub slow: RouteFaults,
-    /// How long a timing-out `GET /slow` waits before its 504.
-    pub slow_timeout: Duration,
-    /// Weights of the error types `GET /error` picks from.
-    pub error_weights: ErrorWeights,
-    /// Every route but `/admin/*`, `/livez` and `/readyz` answers 503
-    /// outage, `/metrics` included, so Prometheus sees the target down while
-    /// orchestrators still see a live, ready process.
-    pub outage: bool,
-}
-
-impl FaultProfile {
-    /// The faults of `route`.
-    pub fn route(&self, route: Route) -> &RouteFaults {
-        match route {
-            Route::Home => &self.home,
-            Route::Health => &self.health,
-            Route::Slow => &self.slow,
-        }
-    }
-
-    /// The faults of `route`, to change.
-    pub fn route_mut(&mut self, route: Route) -> &mut RouteFaults {
-        match route {
-            Route::Home => &mut self.home,
-            Route::Health => &mut self.health,
-            Route::Slow => &mut self.slow,
-        }
-    }
-}
-
-/// Weights over [`ErrorType::MANUAL`], at least one above zero.
-#[derive(Debug, Clone)]
-pub struct ErrorWeights {
-    weights: [f64; 4],
-    index: WeightedIndex<f64>,
-}
-
-impl ErrorWeights {
-    /// `None` when no weight is above zero (or one is negative or not finite).
-    pub fn new(weights: [f64; 4]) -> Option<ErrorWeights> {
-        let index = WeightedIndex::new(weights).ok()?;
-        Some(ErrorWeights { weights, index })
-    }
-
-    /// Weights by type name (omitted types weigh 0): the one parser behind
-    /// `--error-weights` and the admin API's `error_weights`.
-    pub fn from_named<'a>(
-        named: impl IntoIterator<Item = (&'a str, f64)>,
-    ) -> Result<ErrorWeights, WeightError> {
-        let mut weights = [0.0; 4];
-        for (name, weight) in named {
-            let index = ErrorType::MANUAL
-                .iter()
-                .position(|t| t.as_str() == name)
-                .ok_or_else(|| WeightError::UnknownType(name.to_string()))?;
-            if !weight.is_finite() || weight < 0.0 {
-                return Err(WeightError::BadWeight(name.to_string(), weight));
-            }
-            weights[index] = weight;
-        }
-        ErrorWeights::new(weights).ok_or(WeightError::AllZero)
-    }
-
-    /// The weights, in the order of [`ErrorType::MANUAL`].
-    pub fn as_array(&self) -> [f64; 4] {
-        self.weights
-    }
-}
-
-/// Why a set of named weights was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WeightError {
-    UnknownType(String),
-    BadWeight(String, f64),
-    AllZero,
-}
-
-impl WeightError {
-    /// The type to blame, when one is.
-    pub fn culprit(&self) -> Option<&str> {
-        match self {
-            WeightError::UnknownType(name) | WeightError::BadWeight(name, _) => Some(name),
-            WeightError::AllZero => None,
-        }
-    }
-}
-
-impl std::fmt::Display for WeightError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WeightError::UnknownType(name) => write!(
-                f,
-                "unknown error type `{name}`; valid: {}",
-                ErrorType::manual_names()
-            ),
-            WeightError::BadWeight(name, w) => {
-                write!(f, "weight {w} of {name} is not a number ≥ 0")
-            }
-            WeightError::AllZero => f.write_str("at least one weight must be above 0"),
-        }
-    }
-}
+use crate::profile::{FaultProfile, Route};
 
 /// What happens to one request of a faultable route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,8 +87,7 @@ impl Faults {
 
     /// `GET /error`: one of the four manual types, by weight.
     pub fn manual_error(&self) -> ErrorType {
-        let profile = self.profile.load();
-        ErrorType::MANUAL[profile.error_weights.index.sample(&mut self.rng())]
+        self.profile.load().error_weights.pick(&mut self.rng())
     }
 
     /// A fresh RNG for the next request: seeded by (seed, sequence number),
@@ -264,6 +103,7 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::{ErrorWeights, RouteFaults};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -370,13 +210,5 @@ mod tests {
             .map(|_| faults.decide(Route::Health))
             .filter(|d| d.error.is_none());
         assert!(healthy.map(|d| d.delay).all(|delay| delay == ms(40)));
-    }
-
-    #[test]
-    fn routes_round_trip_through_their_paths() {
-        for route in Route::ALL {
-            assert_eq!(Route::from_path(route.path()), Some(route));
-        }
-        assert_eq!(Route::from_path("/stats"), None);
     }
 }

@@ -11,7 +11,8 @@ use warp::http::{HeaderValue, StatusCode, header};
 
 use crate::answer::Answer;
 use crate::error_type::ErrorType;
-use crate::faults::{Decision, Route};
+use crate::faults::Decision;
+use crate::profile::Route;
 use crate::state::AppState;
 use crate::timestamp::now;
 

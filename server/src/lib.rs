@@ -15,6 +15,7 @@ pub mod handlers;
 pub mod healthcheck;
 pub mod metrics;
 pub mod patch;
+pub mod profile;
 pub mod routes;
 pub mod scenario;
 pub mod shutdown;

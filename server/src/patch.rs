@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error_type::ErrorType;
-use crate::faults::{ErrorWeights, FaultProfile, Route};
+use crate::profile::{ErrorWeights, FaultProfile, Route};
 use crate::values::{self, check_bounds, check_rate, parse_duration};
 
 /// A patch that could not be applied: the field, and what is wrong with it.

@@ -17,8 +17,8 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::fault_metrics::ChangeSource;
-use crate::faults::FaultProfile;
 use crate::patch::{FieldError, ProfilePatch};
+use crate::profile::FaultProfile;
 use crate::state::AppState;
 
 /// A drill: phases played in order, then back to the configured profile.

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use crate::config::{AdminToken, Config};
 use crate::fault_metrics::{ChangeSource, FaultMetrics};
-use crate::faults::{FaultProfile, Faults};
+use crate::faults::Faults;
 use crate::metrics::Metrics;
+use crate::profile::FaultProfile;
 use crate::scenario::{Playing, Scenario};
 
 /// The state shared by every request of a running server.
