@@ -17,9 +17,8 @@ use warp::http::{HeaderValue, Method, StatusCode, header};
 use crate::answer::Answer;
 use crate::endpoint::Endpoint;
 use crate::error_type::ErrorType;
-use crate::fault_metrics::ChangeSource;
 use crate::patch::{FieldError, ProfilePatch, ProfileView};
-use crate::scenario::{Scenario, Status};
+use crate::scenario::Scenario;
 use crate::state::SharedState;
 
 /// Largest request body the admin API reads.
@@ -94,13 +93,13 @@ fn operate(state: &SharedState, endpoint: Endpoint, method: &Method, body: &[u8]
         (Endpoint::AdminFaults, "GET") => profile(state),
         (Endpoint::AdminFaults, "PATCH") => patch(state, body),
         (Endpoint::AdminFaultsReset, "POST") => {
-            state.reset();
+            state.faults.reset();
             profile(state)
         }
         (Endpoint::AdminScenario, "GET") => scenario_status(state),
         (Endpoint::AdminScenario, "POST") => start_scenario(state, body),
         (Endpoint::AdminScenario, "DELETE") => {
-            state.reset();
+            state.faults.reset();
             scenario_status(state)
         }
         // `answer` checked the method against the route table; should this
@@ -121,11 +120,8 @@ fn patch(state: &SharedState, body: &[u8]) -> Answer {
         Ok(patch) => patch,
         Err(e) => return invalid(&format!("the body is not a fault patch: {e}"), None),
     };
-    match patch.apply(&state.faults.profile()) {
-        Ok(profile) => {
-            state.apply_profile(profile, ChangeSource::Admin);
-            self::profile(state)
-        }
+    match state.faults.patch(&patch) {
+        Ok(()) => profile(state),
         Err(e) => field_error(&e),
     }
 }
@@ -140,27 +136,16 @@ fn start_scenario(state: &SharedState, body: &[u8]) -> Answer {
         Ok(scenario) => scenario,
         Err(e) => return invalid(&format!("{e:#}"), None),
     };
-    if let Err(e) = scenario.check_faults(state.defaults()) {
+    if let Err(e) = scenario.check_faults(state.faults.defaults()) {
         return field_error(&e);
     }
-    state.start_scenario(scenario);
+    state.faults.start_scenario(scenario);
     scenario_status(state)
 }
 
+/// The scenario being, or last, played.
 fn scenario_status(state: &SharedState) -> Answer {
-    match &*state.playing() {
-        Some(playing) => ok(&playing.status()),
-        None => ok(&Status {
-            running: false,
-            name: None,
-            phase: None,
-            phase_index: None,
-            started_at: None,
-            elapsed_seconds: None,
-            speed: None,
-            scenario: None,
-        }),
-    }
+    ok(&state.faults.scenario_status())
 }
 
 fn ok(body: &impl serde::Serialize) -> Answer {

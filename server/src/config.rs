@@ -176,14 +176,9 @@ impl Config {
     pub fn from_args(args: Args) -> Result<Config, clap::Error> {
         check_bounds(("--slow-min", args.slow_min), ("--slow-max", args.slow_max))
             .map_err(|e| Args::command().error(ErrorKind::ArgumentConflict, e))?;
-        let instant = |error_rate| RouteFaults {
-            error_rate,
-            delay_min: Duration::ZERO,
-            delay_max: Duration::ZERO,
-        };
         let faults = FaultProfile {
-            home: instant(args.home_error_rate),
-            health: instant(args.health_error_rate),
+            home: RouteFaults::instant(args.home_error_rate),
+            health: RouteFaults::instant(args.health_error_rate),
             slow: RouteFaults {
                 error_rate: args.slow_timeout_rate,
                 delay_min: args.slow_min,

@@ -103,30 +103,14 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{ErrorWeights, RouteFaults};
+    use crate::profile::ErrorWeights;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
 
     fn profile() -> FaultProfile {
-        let instant = |error_rate| RouteFaults {
-            error_rate,
-            delay_min: Duration::ZERO,
-            delay_max: Duration::ZERO,
-        };
-        FaultProfile {
-            home: instant(0.05),
-            health: instant(0.2),
-            slow: RouteFaults {
-                error_rate: 0.3,
-                delay_min: ms(200),
-                delay_max: ms(1500),
-            },
-            slow_timeout: Duration::from_secs(3),
-            error_weights: ErrorWeights::new([1.0; 4]).unwrap(),
-            outage: false,
-        }
+        FaultProfile::example()
     }
 
     /// The number of failures in `n` draws at probability `p` lies within

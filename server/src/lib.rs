@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod answer;
 pub mod config;
+pub mod control;
 pub mod endpoint;
 pub mod error_type;
 pub mod fault_metrics;
@@ -41,7 +42,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let state = Arc::new(AppState::new(&config)?);
     if let Some(scenario) = config.scenario {
-        state.start_scenario(scenario);
+        state.faults.start_scenario(scenario);
     }
     let (signal, draining) = shutdown::draining(state.clone(), shutdown);
     let server = warp::serve(routes::app(state))

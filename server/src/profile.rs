@@ -3,7 +3,7 @@
 //!
 //! A [`FaultProfile`] is a plain value, built from the command line, patched
 //! by the admin API and by scenario phases, shown as gauges, and read by
-//! [`crate::faults::Faults`] for each request's decision. It knows nothing of
+//! `Faults` for each request's decision. It knows nothing of
 //! how it is put in force.
 
 use std::time::Duration;
@@ -58,15 +58,29 @@ impl Route {
 pub struct RouteFaults {
     /// Probability of an injected failure.
     pub error_rate: f64,
-    /// Bounds of the uniform delay before a successful answer.
+    /// Shortest delay before a successful answer (drawn uniformly).
     pub delay_min: Duration,
+    /// Longest delay before a successful answer.
     pub delay_max: Duration,
+}
+
+impl RouteFaults {
+    /// Fails at `error_rate` and otherwise answers at once.
+    pub fn instant(error_rate: f64) -> RouteFaults {
+        RouteFaults {
+            error_rate,
+            delay_min: Duration::ZERO,
+            delay_max: Duration::ZERO,
+        }
+    }
 }
 
 /// How every faultable route misbehaves.
 #[derive(Debug, Clone)]
 pub struct FaultProfile {
+    /// `GET /`.
     pub home: RouteFaults,
+    /// `GET /health`.
     pub health: RouteFaults,
     /// `error_rate` is the timeout rate; the delay is a successful call's.
     pub slow: RouteFaults,
@@ -96,6 +110,23 @@ impl FaultProfile {
             Route::Home => &mut self.home,
             Route::Health => &mut self.health,
             Route::Slow => &mut self.slow,
+        }
+    }
+
+    /// The command line's default profile, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn example() -> FaultProfile {
+        FaultProfile {
+            home: RouteFaults::instant(0.05),
+            health: RouteFaults::instant(0.2),
+            slow: RouteFaults {
+                error_rate: 0.3,
+                delay_min: Duration::from_millis(200),
+                delay_max: Duration::from_millis(1500),
+            },
+            slow_timeout: Duration::from_secs(3),
+            error_weights: ErrorWeights::new([1.0; 4]).expect("a weight above 0"),
+            outage: false,
         }
     }
 }

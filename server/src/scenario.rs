@@ -2,24 +2,21 @@
 //! patch over the configured profile held for a while, plus the answer key
 //! (which alerts must fire, in which phase).
 //!
-//! Scenarios come from a YAML file at start (`--scenario`) or from
-//! `POST /admin/scenario`. [`play`] walks the phases with `tokio::time`
-//! sleeps; `--scenario-speed` divides every duration, for rehearsals and tests.
+//! This module is the scenario as data: parsing a YAML (or JSON) file from
+//! `--scenario` or `POST /admin/scenario`, checking its timeline and its
+//! patches, and showing it back with durations as text and as seconds.
+//! Playing it is the job of the `control` module.
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::fault_metrics::ChangeSource;
 use crate::patch::{FieldError, ProfilePatch};
 use crate::profile::FaultProfile;
-use crate::state::AppState;
 
 /// A drill: phases played in order, then back to the configured profile.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -27,11 +24,13 @@ use crate::state::AppState;
 pub struct Scenario {
     /// Short name, the `scenario` label of `obslab_scenario_phase`.
     pub name: String,
+    /// What happens and what to look for, for students.
     #[serde(default)]
     pub description: String,
     /// The answer key: the alerts this drill must trigger.
     #[serde(default)]
     pub expect: Vec<Expectation>,
+    /// The timeline, played in order.
     pub phases: Vec<Phase>,
 }
 
@@ -40,6 +39,7 @@ pub struct Scenario {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
+    /// Unique within the scenario; the `phase` label of `obslab_scenario_phase`.
     pub name: String,
     /// How long the phase lasts (humantime: `90s`, `3m`).
     #[serde(deserialize_with = "de_duration")]
@@ -148,88 +148,6 @@ impl Scenario {
         }
         Ok(())
     }
-}
-
-/// A scenario being played.
-#[derive(Debug)]
-pub struct Playing {
-    pub scenario: Arc<Scenario>,
-    pub started: Instant,
-    pub started_at: String,
-    pub speed: f64,
-    /// Index of the phase being played; `phases.len()` once finished.
-    pub phase: Arc<AtomicUsize>,
-    pub task: tokio::task::JoinHandle<()>,
-}
-
-/// `GET /admin/scenario`'s answer.
-#[derive(Debug, Serialize)]
-pub struct Status<'a> {
-    pub running: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase_index: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elapsed_seconds: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speed: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scenario: Option<&'a Scenario>,
-}
-
-impl Playing {
-    /// What is being played, for the admin API.
-    pub fn status(&self) -> Status<'_> {
-        let index = self.phase.load(Ordering::Relaxed);
-        Status {
-            running: !self.task.is_finished(),
-            name: Some(&self.scenario.name),
-            phase: self.scenario.phases.get(index).map(|p| p.name.as_str()),
-            phase_index: Some(index),
-            started_at: Some(&self.started_at),
-            elapsed_seconds: Some(self.started.elapsed().as_secs_f64()),
-            speed: Some(self.speed),
-            scenario: Some(&self.scenario),
-        }
-    }
-}
-
-/// Plays `scenario`'s phases over the configured profile, then restores it.
-/// `phase` tracks the index being played.
-pub async fn play(
-    state: Arc<AppState>,
-    scenario: Arc<Scenario>,
-    speed: f64,
-    phase: Arc<AtomicUsize>,
-) {
-    let base = state.defaults().clone();
-    for (i, step) in scenario.phases.iter().enumerate() {
-        let profile = match step.faults.apply(&base) {
-            Ok(profile) => profile,
-            Err(e) => {
-                tracing::error!(scenario = %scenario.name, phase = %step.name, "skipping phase: {e}");
-                continue;
-            }
-        };
-        phase.store(i, Ordering::Relaxed);
-        state.apply_profile(profile, ChangeSource::Scenario);
-        state
-            .fault_metrics()
-            .enter_phase(&scenario.name, &step.name);
-        tracing::info!(scenario = %scenario.name, phase = %step.name, duration = %humantime::format_duration(step.duration), "scenario phase");
-        let length = Duration::try_from_secs_f64(step.duration.as_secs_f64() / speed)
-            .unwrap_or(Duration::MAX);
-        tokio::time::sleep(length).await;
-    }
-    phase.store(scenario.phases.len(), Ordering::Relaxed);
-    state.apply_profile(base, ChangeSource::Scenario);
-    state.fault_metrics().leave_scenario();
-    tracing::info!(scenario = %scenario.name, "scenario finished; configured faults restored");
 }
 
 #[cfg(test)]
