@@ -89,6 +89,13 @@ pub struct Args {
     #[arg(long, env = "OBSLAB_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// On SIGTERM/SIGINT, how long /readyz answers 503 while the server still
+    /// accepts and serves, so that orchestrators and load balancers see it
+    /// unready before its connections are refused; the drain of
+    /// --shutdown-grace follows.
+    #[arg(long, env = "OBSLAB_SHUTDOWN_DELAY", default_value = "0s", value_parser = parse_duration)]
+    pub shutdown_delay: Duration,
+
     /// Bearer token that opens the admin API under /admin/ (change faults at
     /// runtime, run scenarios). The API is off when unset.
     #[arg(long, env = "OBSLAB_ADMIN_TOKEN", hide_env_values = true, value_parser = parse_token)]
@@ -149,15 +156,29 @@ pub enum LogFormat {
 /// The validated configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `--listen`.
     pub listen: SocketAddr,
+    /// `--seed`; `None` seeds the fault RNG from the OS.
     pub seed: Option<u64>,
+    /// The profile built from the fault options, put in force at start and
+    /// restored by a reset or at the end of a scenario.
     pub faults: FaultProfile,
+    /// `--metrics-namespace`.
     pub metrics_namespace: String,
+    /// `--log-format`.
     pub log_format: LogFormat,
+    /// `--access-log`.
     pub access_log: bool,
+    /// `--shutdown-grace`: how long the drain may last.
     pub shutdown_grace: Duration,
+    /// `--shutdown-delay`: how long the server stays up, unready, after the
+    /// signal.
+    pub shutdown_delay: Duration,
+    /// `--admin-token`; `None` keeps the admin API off.
     pub admin_token: Option<AdminToken>,
+    /// `--scenario`, loaded and checked against `faults`.
     pub scenario: Option<Scenario>,
+    /// `--scenario-speed`.
     pub scenario_speed: f64,
 }
 
@@ -212,6 +233,7 @@ impl Config {
             log_format: args.log_format,
             access_log: args.access_log,
             shutdown_grace: args.shutdown_grace,
+            shutdown_delay: args.shutdown_delay,
             admin_token: args.admin_token,
             scenario,
             scenario_speed: args.scenario_speed,
@@ -329,5 +351,7 @@ mod tests {
         assert!(c.admin_token.is_none(), "the admin API is off by default");
         assert_eq!(c.faults.slow_timeout, Duration::from_secs(3));
         assert_eq!(c.metrics_namespace, "flask");
+        assert_eq!(c.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(c.shutdown_delay, Duration::ZERO);
     }
 }

@@ -1,4 +1,10 @@
-//! Graceful shutdown: the signal that starts it, and the drain that follows.
+//! Graceful shutdown: the signal that starts it, the delay during which the
+//! server is unready but still serving, and the drain that follows.
+//!
+//! The order is what orchestrators need: first `/readyz` answers 503 (for
+//! `--shutdown-delay`, so that a readiness probe or a load balancer can see
+//! it), then the listener closes, then in-flight requests get up to
+//! `--shutdown-grace` to finish.
 
 use std::future::Future;
 use std::time::Duration;
@@ -47,11 +53,16 @@ async fn recv(signal: std::io::Result<tokio::signal::unix::Signal>, name: &'stat
     }
 }
 
-/// Wraps `shutdown` so that, when it fires, `/readyz` turns 503 before the
-/// listener closes, and `started` learns that draining has begun.
+/// Wraps `shutdown` into the signal that closes the listener. When
+/// `shutdown` fires, `/readyz` turns 503 at once; the listener keeps
+/// accepting and serving for `delay`, so that orchestrators can see the
+/// server unready before its connections are refused; then the returned
+/// future resolves, which closes the listener, and the receiver learns that
+/// the drain has begun.
 pub fn draining(
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    delay: Duration,
 ) -> (
     impl Future<Output = ()> + Send + 'static,
     oneshot::Receiver<()>,
@@ -60,6 +71,13 @@ pub fn draining(
     let signal = async move {
         shutdown.await;
         state.start_draining();
+        if !delay.is_zero() {
+            tracing::info!(
+                delay = %humantime::format_duration(delay),
+                "not ready: still serving for the shutdown delay"
+            );
+            tokio::time::sleep(delay).await;
+        }
         tracing::info!("draining: no new connections; waiting for in-flight requests");
         let _ = started.send(());
     };

@@ -93,6 +93,8 @@ fn help_documents_defaults_and_environment_twins() {
         "--metrics-namespace",
         "flask",
         "--shutdown-grace",
+        "--shutdown-delay",
+        "OBSLAB_SHUTDOWN_DELAY",
         "healthcheck",
     ] {
         assert!(

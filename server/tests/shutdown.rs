@@ -1,11 +1,12 @@
-//! Graceful shutdown: in-flight requests finish, new connections are refused,
-//! the grace period bounds the wait, and the binary exits 0 on SIGTERM.
+//! Graceful shutdown: unready but serving for the shutdown delay, then
+//! in-flight requests finish, new connections are refused, the grace period
+//! bounds the wait, and the binary exits 0 on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{TestServer, wait_in_flight};
+use crate::util::{TestServer, status_on_new_connection, wait_in_flight};
 
 #[tokio::test]
 async fn in_flight_requests_finish_and_new_connections_are_refused() {
@@ -42,6 +43,46 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
         .await
         .unwrap()
         .expect("run() returns Ok after draining");
+}
+
+#[tokio::test]
+async fn during_the_shutdown_delay_the_server_serves_but_is_unready() {
+    let delay = Duration::from_secs(3);
+    let mut server = TestServer::start(&["--shutdown-delay=3s"]).await;
+    assert_eq!(
+        status_on_new_connection(server.addr, "/readyz")
+            .await
+            .unwrap(),
+        200
+    );
+
+    let begun = Instant::now();
+    server.begin_shutdown();
+    // Every probe below opens a connection of its own: the listener accepts.
+    let deadline = begun + Duration::from_secs(20);
+    while status_on_new_connection(server.addr, "/readyz")
+        .await
+        .expect("the listener accepts during the delay")
+        != 503
+    {
+        assert!(Instant::now() < deadline, "/readyz never turned 503");
+        tokio::task::yield_now().await;
+    }
+    let live = status_on_new_connection(server.addr, "/livez").await;
+    assert_eq!(live.expect("the listener accepts during the delay"), 200);
+    let unready = status_on_new_connection(server.addr, "/readyz").await;
+    assert_eq!(unready.expect("the listener accepts during the delay"), 503);
+
+    while tokio::net::TcpStream::connect(server.addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "the listener never closed");
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        begun.elapsed() >= delay,
+        "the listener closed {:?} after the signal, before the {delay:?} delay",
+        begun.elapsed()
+    );
+    server.handle.await.unwrap().expect("run() returns Ok");
 }
 
 #[tokio::test]

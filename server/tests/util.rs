@@ -84,6 +84,23 @@ impl TestServer {
     }
 }
 
+/// `GET path` on a connection of its own: the status, or why the
+/// connection failed (refused once the listener is closed).
+pub async fn status_on_new_connection(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let response = String::from_utf8_lossy(&response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok());
+    Ok(status.unwrap_or_else(|| panic!("no status line in: {response}")))
+}
+
 /// One sample of the text exposition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
