@@ -5,9 +5,9 @@
 #   bench/server.sh            # 3 rounds of 10 s per wrk run
 #   ROUNDS=5 SECS=20 bench/server.sh
 #
-# Needs: wrk (Debian package), python3. Targets (issue 2): GET / >= 0.9x
-# bare warp; /metrics >= 10,000 scrapes/s; RSS <= 12 MiB idle and <= 100 MiB
-# with 10,000 pending /slow.
+# Needs: wrk (Debian package), python3. Targets: GET / >= 0.9x bare warp;
+# /metrics >= 10,000 scrapes/s; RSS <= 12 MiB idle and <= 100 MiB with
+# 10,000 pending /slow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

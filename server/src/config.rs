@@ -110,6 +110,7 @@ pub struct Args {
     #[arg(long, env = "OBSLAB_SCENARIO_SPEED", default_value = "1", value_parser = parse_speed)]
     pub scenario_speed: f64,
 
+    /// A subcommand instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
 }

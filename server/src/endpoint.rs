@@ -10,13 +10,21 @@ use warp::http;
 /// A route of obslab-server, named by its template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
+    /// `GET /`: the home page.
     Home,
+    /// `GET /health`: the app's own health check, which fails at a rate.
     Health,
+    /// `GET /stats`: totals since start.
     Stats,
+    /// `GET /metrics`: the Prometheus exposition.
     Metrics,
+    /// `GET /error`: always fails.
     Error,
+    /// `GET /slow`: answers after a delay, or times out.
     Slow,
+    /// `GET /livez`: liveness for orchestrators.
     Livez,
+    /// `GET /readyz`: readiness for orchestrators.
     Readyz,
     /// The fault profile in force (admin API).
     AdminFaults,
@@ -120,13 +128,21 @@ impl Endpoint {
 /// `FOO / HTTP/1.1` cannot create a series of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodLabel {
+    /// `GET`.
     Get,
+    /// `HEAD`.
     Head,
+    /// `POST`.
     Post,
+    /// `PUT`.
     Put,
+    /// `DELETE`.
     Delete,
+    /// `PATCH`.
     Patch,
+    /// `OPTIONS`.
     Options,
+    /// Any other method, `CONNECT` and `TRACE` included.
     Other,
 }
 

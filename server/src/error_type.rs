@@ -1,6 +1,10 @@
 //! The closed set of error types: the `error_type` label of
 //! `flask_errors_total`, the HTTP status each one answers with, and the JSON
 //! error body every failure carries.
+//!
+//! A closed enum rather than strings, so that a client can never add a value
+//! to the label, every type can be exported at 0 from the first scrape, and
+//! the names (a contract with the Flask app's lab material) are written once.
 
 use serde::Serialize;
 use warp::http::StatusCode;
@@ -9,14 +13,23 @@ use warp::http::StatusCode;
 /// existing lab material (the Flask app's README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorType {
+    /// An injected failure of `GET /` (500).
     HomeError,
+    /// An injected failure of `GET /health` (503).
     HealthCheckFailed,
+    /// A `GET /error` type, and any invalid request (400).
     ValidationError,
+    /// A `GET /error` type (403).
     PermissionError,
+    /// A `GET /error` type (500).
     DatabaseError,
+    /// A `GET /error` type (504).
     TimeoutError,
+    /// A `GET /slow` that waited its timeout (504).
     Timeout,
+    /// A path the server does not serve, or the admin API when off (404).
     NotFound,
+    /// A method the route does not answer (405).
     MethodNotAllowed,
     /// An admin request without the right bearer token.
     Unauthorized,
@@ -120,11 +133,14 @@ impl ErrorType {
 /// The JSON body of every error response.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody<'a> {
+    /// What went wrong, as a sentence.
     pub error: &'a str,
+    /// The [`ErrorType`]'s name.
     pub error_type: &'static str,
     /// The invalid field of an admin request, when one is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'a str>,
+    /// When it was answered, RFC 3339.
     pub timestamp: String,
 }
 

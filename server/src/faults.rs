@@ -4,9 +4,9 @@
 //! Decisions are pure functions of the profile and a per-request RNG. That RNG
 //! is seeded from `--seed` and a request sequence number, so the same seed and
 //! the same sequence of requests give the same outcomes, without a lock shared
-//! by concurrent requests. The profile sits behind an `ArcSwap` so the admin
-//! API and scenarios can replace it while serving, and reading it costs no
-//! lock either.
+//! by concurrent requests. The profile sits behind an `ArcSwap` so that the
+//! fault control can replace it while serving, and reading it costs no lock
+//! either.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

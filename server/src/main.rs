@@ -1,4 +1,7 @@
 //! The obslab-server binary: parse options, set up logging, serve.
+//!
+//! Everything else lives in the library (`obslab_server::run`), so that
+//! tests run the very server this binary runs, in-process.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -34,8 +34,11 @@ const ENDPOINTS: usize = Endpoint::ALL.len();
 /// Totals since start, as `/stats` reports them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Snapshot {
+    /// Seconds since start.
     pub uptime_seconds: f64,
+    /// Requests answered, errors included.
     pub total_requests: u64,
+    /// Requests answered with an error.
     pub error_count: u64,
     /// Percent of responses that were errors; 0 before the first request.
     pub error_rate: f64,

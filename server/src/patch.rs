@@ -18,6 +18,7 @@ use crate::values::{self, check_bounds, check_rate, parse_duration};
 pub struct FieldError {
     /// Dotted path of the field, e.g. `routes./health.error_rate`.
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -50,19 +51,25 @@ pub struct ProfilePatch {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RoutePatch {
+    /// Probability of an injected failure, in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_rate: Option<f64>,
+    /// Shortest delay of a successful answer (humantime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_min: Option<String>,
+    /// `delay_min` in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_min_seconds: Option<f64>,
+    /// Longest delay of a successful answer (humantime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_max: Option<String>,
+    /// `delay_max` in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_max_seconds: Option<f64>,
     /// `/slow` only: how long a timing-out call waits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// `timeout` in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<f64>,
 }
@@ -180,21 +187,31 @@ fn route_paths() -> String {
 /// The profile as `GET /admin/faults` shows it; the same shape as a patch.
 #[derive(Debug, Serialize)]
 pub struct ProfileView {
+    /// Per route template, every faultable route.
     pub routes: BTreeMap<&'static str, RouteView>,
+    /// Weights of the `/error` types, by name, zeros included.
     pub error_weights: BTreeMap<&'static str, f64>,
+    /// Whether a total outage is simulated.
     pub outage: bool,
 }
 
 /// One route's faults, durations in humantime form and in seconds.
 #[derive(Debug, Serialize)]
 pub struct RouteView {
+    /// Probability of an injected failure.
     pub error_rate: f64,
+    /// Shortest delay of a successful answer (humantime).
     pub delay_min: String,
+    /// `delay_min` in seconds.
     pub delay_min_seconds: f64,
+    /// Longest delay of a successful answer (humantime).
     pub delay_max: String,
+    /// `delay_max` in seconds.
     pub delay_max_seconds: f64,
+    /// `/slow` only: how long a timing-out call waits (humantime).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// `timeout` in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<f64>,
 }

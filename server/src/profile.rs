@@ -3,8 +3,8 @@
 //!
 //! A [`FaultProfile`] is a plain value, built from the command line, patched
 //! by the admin API and by scenario phases, shown as gauges, and read by
-//! `Faults` for each request's decision. It knows nothing of
-//! how it is put in force.
+//! `Faults` for each request's decision. It knows nothing of how it is put
+//! in force.
 
 use std::time::Duration;
 
@@ -178,8 +178,11 @@ impl ErrorWeights {
 /// Why a set of named weights was refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WeightError {
+    /// The name is not one of the four manual error types.
     UnknownType(String),
+    /// The weight of the named type is negative or not a number.
     BadWeight(String, f64),
+    /// No weight is above zero: nothing could be drawn.
     AllZero,
 }
 

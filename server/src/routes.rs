@@ -4,7 +4,9 @@
 //! Instrumentation is outermost: the observation happens after the handler,
 //! so injected failures, delays, 404s and 405s are measured exactly as the
 //! client sees them. Routing is the closed `match` of `Endpoint::from_path`,
-//! the same one that names the `endpoint` label.
+//! the same one that names the `endpoint` label. Admin paths are handed to
+//! `admin` whole (it checks its token, methods and body itself); the other
+//! routes get their 404, 405 or simulated outage here, before a handler.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -32,7 +32,10 @@ fn drills() -> Vec<(String, PathBuf)> {
         })
         .collect();
     drills.sort();
-    assert!(drills.len() >= 5, "the five drills of issue 6: {drills:?}");
+    assert!(
+        drills.len() >= 5,
+        "the lab ships at least five drills: {drills:?}"
+    );
     drills
 }
 

@@ -1,4 +1,5 @@
-//! Every route's HTTP contract (SPEC §1), over a real socket.
+//! Every route's HTTP contract (paths, statuses, JSON fields, 404 and 405
+//! answers), over a real socket.
 
 use serde_json::Value;
 
