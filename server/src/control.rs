@@ -70,31 +70,34 @@ struct Playing {
 pub struct Status {
     /// Whether a scenario is being played.
     pub running: bool,
+    /// The scenario being or last played; absent after a stop.
+    #[serde(flatten)]
+    pub played: Option<Played>,
+}
+
+/// A scenario being or last played, as [`Status`] shows it.
+#[derive(Debug, Serialize)]
+pub struct Played {
     /// The scenario's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: String,
     /// The phase being played; absent once finished.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// Its index; the number of phases once finished.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase_index: Option<usize>,
+    pub phase_index: usize,
     /// When it started, RFC 3339.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
+    pub started_at: String,
     /// Wall time since it started (not divided by the speed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elapsed_seconds: Option<f64>,
+    pub elapsed_seconds: f64,
     /// The `--scenario-speed` it is played at.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speed: Option<f64>,
+    pub speed: f64,
     /// The whole scenario, answer key included.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "shared")]
-    pub scenario: Option<Arc<Scenario>>,
+    #[serde(serialize_with = "shared")]
+    pub scenario: Arc<Scenario>,
 }
 
-fn shared<S: Serializer>(scenario: &Option<Arc<Scenario>>, s: S) -> Result<S::Ok, S::Error> {
-    scenario.as_deref().serialize(s)
+fn shared<S: Serializer>(scenario: &Arc<Scenario>, s: S) -> Result<S::Ok, S::Error> {
+    Scenario::serialize(scenario, s)
 }
 
 impl FaultControl {
@@ -189,13 +192,15 @@ impl FaultControl {
         let scenario = &playing.scenario;
         Status {
             running: !playing.finished,
-            name: Some(scenario.name.clone()),
-            phase: scenario.phases.get(playing.phase).map(|p| p.name.clone()),
-            phase_index: Some(playing.phase),
-            started_at: Some(playing.started_at.clone()),
-            elapsed_seconds: Some(playing.started.elapsed().as_secs_f64()),
-            speed: Some(self.speed),
-            scenario: Some(scenario.clone()),
+            played: Some(Played {
+                name: scenario.name.clone(),
+                phase: scenario.phases.get(playing.phase).map(|p| p.name.clone()),
+                phase_index: playing.phase,
+                started_at: playing.started_at.clone(),
+                elapsed_seconds: playing.started.elapsed().as_secs_f64(),
+                speed: self.speed,
+                scenario: scenario.clone(),
+            }),
         }
     }
 
@@ -344,13 +349,14 @@ phases:
             phases_shown(&registry),
             [r#"phase="spike",scenario="drill""#]
         );
-        assert_eq!(control.scenario_status().phase.as_deref(), Some("spike"));
+        let played = control.scenario_status().played.unwrap();
+        assert_eq!(played.phase.as_deref(), Some("spike"));
 
         tokio::time::advance(MINUTE).await;
         run_until(|| !control.scenario_status().running).await;
         assert_eq!(control.profile().home, control.defaults().home);
         assert!(phases_shown(&registry).is_empty());
-        assert_eq!(control.scenario_status().phase_index, Some(2));
+        assert_eq!(control.scenario_status().played.unwrap().phase_index, 2);
     }
 
     /// A stop landing as a phase ends: the task is woken for the next phase
