@@ -4,6 +4,7 @@
 //! the pure schedule, and runs assert exact counts or generous statistical
 //! bounds, never wall-clock timings.
 
+mod docs_options;
 /// The real binary: exit codes 0 / 1 / 2 and the JSON document on stdout.
 mod exit_codes;
 /// Against obslab-server: answered == increase of `flask_requests_total`.

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod docs_options;
 mod drills;
 mod faults;
 mod metrics_contract;

@@ -1,0 +1,13 @@
+//! docs/loadgen.md's options table says what `obslab-loadgen --help` says:
+//! the same flags, each with its environment twin and default.
+
+#[path = "../../tests/docs_options_check.rs"]
+mod check;
+
+#[test]
+fn the_options_table_of_docs_loadgen_md_matches_help() {
+    check::assert_options_table_matches_help(
+        env!("CARGO_BIN_EXE_obslab-loadgen"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/loadgen.md"),
+    );
+}
