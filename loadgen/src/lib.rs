@@ -12,6 +12,7 @@ pub mod client;
 mod driver;
 pub mod exporter;
 pub mod mix;
+pub mod plan;
 mod progress;
 pub mod recorder;
 pub mod report;
@@ -19,6 +20,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod summary;
 pub mod threshold;
+pub mod value;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,7 +29,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use cli::{Args, Model, Output, Plan, ProgressMode};
+pub use cli::Args;
+pub use plan::{Model, Output, Plan, ProgressMode};
 pub use summary::Summary;
 
 use crate::client::Client;
