@@ -117,7 +117,7 @@ impl LoadTest {
             Model::Closed { .. } => None,
         };
         let target = plan.target.as_str().trim_end_matches('/').to_owned();
-        tracing::info!(%target, seed = plan.seed, "starting {} model", kind(&plan.model));
+        tracing::info!(%target, seed = plan.seed, "starting {} model", ModelKind::from(&plan.model));
         let monitor = Monitor::start(plan.progress, self.recorder.clone(), schedule, start);
         let end = match &plan.model {
             Model::Open {
@@ -142,7 +142,7 @@ impl LoadTest {
         };
         let info = RunInfo {
             target,
-            model: kind(&plan.model),
+            model: ModelKind::from(&plan.model),
             seed: plan.seed,
             window,
             target_rps,
@@ -203,12 +203,5 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    }
-}
-
-fn kind(model: &Model) -> ModelKind {
-    match model {
-        Model::Open { .. } => ModelKind::Open,
-        Model::Closed { .. } => ModelKind::Closed,
     }
 }
