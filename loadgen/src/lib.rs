@@ -91,7 +91,7 @@ impl LoadTest {
         let mut shutdown = Box::pin(shutdown);
         if let Some(within) = plan.wait_for_target {
             tokio::select! {
-                ready = Client::wait_for(&plan.target, within) => ready?,
+                ready = client::wait_for(&plan.target, within) => ready?,
                 () = &mut shutdown => anyhow::bail!("stopped while waiting for the target"),
             }
         }
