@@ -64,7 +64,8 @@ impl LoadTest {
             }
             None => (None, None, None),
         };
-        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), metrics));
+        let shards = plan.worker_threads();
+        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), shards, metrics));
         Ok(Self {
             plan,
             client,
@@ -125,7 +126,7 @@ impl LoadTest {
                 max_in_flight,
             } => Ok(driver::open(ctx, schedule, *max_in_flight, stop).await),
             Model::Closed { concurrency } => {
-                driver::closed(ctx, *concurrency, plan.threads, stop).await
+                driver::closed(ctx, *concurrency, plan.worker_threads(), stop).await
             }
         };
         monitor.finish();

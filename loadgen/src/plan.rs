@@ -67,6 +67,18 @@ pub enum Model {
     },
 }
 
+impl Plan {
+    /// How many OS threads the closed model's workers are spread over (at
+    /// least one, at most one per worker); 1 in the open model, whose
+    /// requests run on the main runtime.
+    pub fn worker_threads(&self) -> usize {
+        match self.model {
+            Model::Open { .. } => 1,
+            Model::Closed { concurrency } => self.threads.clamp(1, concurrency.max(1)),
+        }
+    }
+}
+
 /// Report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
