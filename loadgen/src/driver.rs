@@ -7,6 +7,9 @@
 //! measured from it, so a stalled target shows as latency and, past
 //! `--max-in-flight`, as dropped requests — never as a quietly lower rate.
 //! The cap is a semaphore taken with `try_acquire`: nothing ever queues.
+//! While catching up the loop spends tokio's cooperative budget, so a long
+//! burst of due requests yields now and then to the tasks it spawns; the
+//! instants stay those of the schedule.
 //!
 //! Closed model: N workers, each on its own keep-alive connection, send back
 //! to back; latency counts from the actual send, which is what such a
@@ -74,6 +77,10 @@ pub(crate) async fn open(
             }
         } else if *stop.borrow() {
             break Instant::now();
+        } else {
+            // Behind schedule: send at once, but let the runtime run the
+            // spawned requests (and the timers) once the budget is spent.
+            tokio::task::coop::consume_budget().await;
         }
         let now = Instant::now();
         let idx = ctx.mix.pick(&mut rng);
@@ -189,5 +196,52 @@ async fn worker(
         recorder.sent(idx, None);
         let outcome = connection.send(idx).await;
         recorder.finished(idx, sent_at, &outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use http::header::HeaderMap;
+    use tokio::net::TcpSocket;
+    use url::Url;
+
+    use super::*;
+
+    /// On a one-thread runtime another task runs during the open loop only
+    /// if the loop yields: it must, while issuing a burst of due requests.
+    #[tokio::test]
+    async fn a_catch_up_burst_yields_to_other_tasks() {
+        // Bound but not listening: every connection is refused at once.
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let target = Url::parse(&format!("http://{}", socket.local_addr().unwrap())).unwrap();
+        let mix = crate::mix::parse_mix("GET /=1").unwrap();
+        let timeout = Duration::from_secs(1);
+        let client = Client::new(&target, &mix, &HeaderMap::new(), timeout).unwrap();
+        let recorder = Arc::new(Recorder::new(1, 1, None));
+        let ctx = Arc::new(Context {
+            client,
+            mix,
+            recorder: recorder.clone(),
+            start: Instant::now(),
+            deadline: None,
+            requests: Some(1000),
+            seed: 1,
+        });
+        let observer = tokio::spawn(async move {
+            let p = recorder.progress();
+            p.requests + p.dropped
+        });
+        // A billion a second: every request is already due, one burst.
+        let schedule = Schedule::constant(1e9);
+        let (_stop, stop) = watch::channel(false);
+        open(ctx, &schedule, 1, stop).await;
+        let issued_when_observed = observer.await.unwrap();
+        assert!(
+            issued_when_observed < 1000,
+            "the loop issued all {issued_when_observed} requests before yielding"
+        );
     }
 }
