@@ -33,12 +33,19 @@ use crate::schedule::Schedule;
 
 /// What both loops share.
 pub(crate) struct Context {
+    /// Sends the requests.
     pub client: Client,
+    /// What to send, drawn per request.
     pub mix: Mix,
+    /// Where every request's fate goes.
     pub recorder: Arc<Recorder>,
+    /// The instant the schedule counts from.
     pub start: Instant,
+    /// No request leaves at or after it (`--duration`).
     pub deadline: Option<Instant>,
+    /// At most this many scheduled requests (`--requests`).
     pub requests: Option<u64>,
+    /// Seed of the mix draws.
     pub seed: u64,
 }
 

@@ -2,10 +2,17 @@
 //!
 //! The library is the whole tool, so tests drive real runs in-process; the
 //! binary only parses, runs and maps the result to an exit code. This file
-//! wires the pieces and nothing else: [`cli`] / [`scenario`] make a
-//! [`Plan`], [`client`] sends, the private `driver` paces (with the pure
-//! [`schedule`]), [`recorder`] accumulates (mirrored by [`exporter`]),
-//! [`summary`] and [`threshold`] judge, [`report`] renders.
+//! wires the pieces and nothing else. The modules are layered, every import
+//! pointing down:
+//!
+//! - values, which know nothing of a run: [`value`] (option parsers),
+//!   [`mix`], [`schedule`] (pure pacing), [`threshold`];
+//! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
+//!   [`client`] that sends (with its outcome taxonomy);
+//! - the run itself: the private `driver` paces, [`recorder`] accumulates
+//!   (mirrored by [`exporter`]), the private `progress` shows it live;
+//! - [`summary`], which measures what the thresholds ask for, and
+//!   [`report`], which renders it.
 
 pub mod cli;
 pub mod client;
