@@ -3,6 +3,8 @@
 
 use std::sync::atomic::Ordering;
 
+use obslab_loadgen::Summary;
+
 use crate::util::{app, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,15 +26,7 @@ async fn open_model_achieves_the_target_rate() {
     assert_eq!(s.responses, 400);
     assert_eq!(seen.hits.load(Ordering::SeqCst), 400);
     assert_eq!(s.target_rps, 400.0);
-    // The window is at least the asked duration; how much longer depends on
-    // the machine, so the rate is checked as what it is, not against a clock.
-    assert!(s.duration_s >= 1.0, "window {} s", s.duration_s);
-    let implied = s.achieved_rps * s.duration_s; // both rounded to 3 decimals
-    assert!(
-        (implied - s.requests as f64).abs() < 1.0,
-        "{implied} vs {}",
-        s.requests
-    );
+    rate_is_requests_over_the_window(&s, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,15 +89,7 @@ async fn slow_target_keeps_the_rate_and_shows_in_the_tail() {
     // Slow answers do not slow the sender down...
     assert_eq!((s.requests, s.dropped), (400, 0));
     assert_eq!(s.responses, 400);
-    // The window is at least the asked duration; how much longer depends on
-    // the machine, so the rate is checked as what it is, not against a clock.
-    assert!(s.duration_s >= 2.0, "window {} s", s.duration_s);
-    let implied = s.achieved_rps * s.duration_s; // both rounded to 3 decimals
-    assert!(
-        (implied - s.requests as f64).abs() < 1.0,
-        "{implied} vs {}",
-        s.requests
-    );
+    rate_is_requests_over_the_window(&s, 2.0);
     // ...and show in the percentiles: 10 % of requests take 400 ms.
     assert!(s.latency_ms.p99 >= 400.0, "p99 {} ms", s.latency_ms.p99);
     assert!(s.latency_ms.p50 < 400.0, "p50 {} ms", s.latency_ms.p50);
@@ -136,4 +122,16 @@ async fn the_in_flight_cap_drops_instead_of_queueing() {
     assert_eq!(s.requests + s.dropped, 200);
     assert!(s.requests <= 40, "{} sent through a cap of 10", s.requests);
     assert_eq!(s.responses, s.requests);
+}
+
+/// The window is at least the asked `secs`; how much longer depends on the
+/// machine, so the rate is checked as what it is, not against a clock.
+fn rate_is_requests_over_the_window(s: &Summary, secs: f64) {
+    assert!(s.duration_s >= secs, "window {} s", s.duration_s);
+    let implied = s.achieved_rps * s.duration_s; // both rounded to 3 decimals
+    assert!(
+        (implied - s.requests as f64).abs() < 1.0,
+        "{implied} vs {}",
+        s.requests
+    );
 }
