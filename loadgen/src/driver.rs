@@ -82,12 +82,14 @@ pub(crate) async fn open(
                 () = sleep_until(at) => {}
                 _ = stop.wait_for(|stopped| *stopped) => break Instant::now(),
             }
-        } else if *stop.borrow() {
-            break Instant::now();
         } else {
             // Behind schedule: send at once, but let the runtime run the
-            // spawned requests (and the timers) once the budget is spent.
+            // spawned requests (and the timers) once the budget is spent;
+            // then look at `stop`, which may have come meanwhile.
             tokio::task::coop::consume_budget().await;
+            if *stop.borrow() {
+                break Instant::now();
+            }
         }
         let now = Instant::now();
         let idx = ctx.mix.pick(&mut rng);

@@ -9,12 +9,12 @@
 //! updated by the same calls, so the two views cannot drift.
 //!
 //! The accumulators come in shards, one per closed-model worker thread, so
-//! no counter and no lock is shared between threads on the hot path: a
+//! those threads share no recorder counter and no lock on the hot path: a
 //! thread writes only to its own [`Shard`], whose locks only the (rare)
 //! readers contend for. Readers merge: [`Recorder::progress`] sums the
 //! counters of every shard for the live display, [`Recorder::snapshot`]
 //! adds the histograms up (HdrHistograms merge exactly). The open model's
-//! requests all record into shard 0.
+//! requests, paced by one loop, all record into shard 0.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
