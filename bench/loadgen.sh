@@ -7,9 +7,14 @@
 #   LONG=1 bench/loadgen.sh          # adds RSS at minute 1 and 5 of a 1k req/s run
 #   ROUNDS=5 SECS=20 CONNS=64 bench/loadgen.sh
 #   THREADS=1 bench/loadgen.sh       # obslab-loadgen --threads (default: CPU count)
+#   BEFORE=/path/to/old/obslab-loadgen bench/loadgen.sh
+#                                    # also the old binary in the closed-model
+#                                    # rounds and the CPU figure: both medians
+#                                    # and the ratio new / before
 #
 # 1. Closed model, same connections and duration, alternating tools:
-#    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios).
+#    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios), and
+#    vs the BEFORE binary when given (same options, alternating in each round).
 #    Then CPU time (user + sys) per request of obslab-loadgen and oha for the
 #    same fixed number of requests (/usr/bin/time).
 # 2. Open model: achieved vs target rate at 1,000 and 10,000 req/s.
@@ -18,11 +23,11 @@
 #    obslab-loadgen and oha under callgrind, the same for the same binary and
 #    inputs whatever else the machine does, so a steadier ratio than 1.
 #    Marginal cost: (instructions for 2N requests - for N) / N, which leaves
-#    out start-up and shutdown.
+#    out start-up and shutdown. With BEFORE, the old binary's count too.
 #
 # Needs: wrk (Debian package), python3; oha is used when on PATH
-# (`cargo install oha`). Targets (issue 3): >= 1.0x oha, >= 0.85x wrk -t1,
-# achieved rate within 1 % of target, RSS growth < 10 %.
+# (`cargo install oha`). The figures the README promises: >= 1.0x oha,
+# >= 0.85x wrk -t1, achieved rate within 1 % of target, RSS growth < 10 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +37,7 @@ CONNS=${CONNS:-50}
 PORT=${PORT:-18090}
 LONG=${LONG:-0}
 THREADS=${THREADS:-$(nproc)}
+BEFORE=${BEFORE:-}
 URL="http://127.0.0.1:$PORT/"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
@@ -41,6 +47,9 @@ cargo build --release -q -p obslab-loadgen --bin obslab-loadgen
 cargo build --release -q -p obslab-server --example hello_warp
 LOADGEN=target/release/obslab-loadgen
 BARE=target/release/examples/hello_warp
+if [ -n "$BEFORE" ] && [ ! -x "$BEFORE" ]; then
+  echo "BEFORE=$BEFORE is not an executable" >&2; exit 2
+fi
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -57,8 +66,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 json_field() { python3 -c "import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1], {}, d))" "$1"; }
 
-loadgen_rps() {
-  RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
+loadgen_rps() { # [binary] -> achieved req/s of a closed-model run
+  RUST_LOG=warn "${1:-$LOADGEN}" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
     --threads "$THREADS" --duration "${SECS}s" --progress off --output json 2>/dev/null | json_field achieved_rps
 }
 wrk_rps() { wrk -t1 -c"$CONNS" -d"${SECS}s" "$URL" | awk '/^Requests\/sec:/ {print $2}'; }
@@ -71,11 +80,20 @@ oha_rps() {
 wait_port "$PORT"
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); closed model: $CONNS connections, ${SECS}s per run, $ROUNDS rounds, alternating; obslab-loadgen --threads $THREADS"
-lg_runs=(); wrk_runs=(); oha_runs=()
+if [ -n "$BEFORE" ]; then echo "before: $BEFORE (goes first in even rounds)"; fi
+lg_runs=(); before_runs=(); wrk_runs=(); oha_runs=()
 for r in $(seq 1 "$ROUNDS"); do
-  lg_runs+=("$(loadgen_rps)")
+  if [ -n "$BEFORE" ] && [ $((r % 2)) = 0 ]; then
+    before_runs+=("$(loadgen_rps "$BEFORE")")
+    lg_runs+=("$(loadgen_rps)")
+  else
+    lg_runs+=("$(loadgen_rps)")
+    if [ -n "$BEFORE" ]; then before_runs+=("$(loadgen_rps "$BEFORE")"); fi
+  fi
+  line="round $r: obslab-loadgen ${lg_runs[-1]} req/s"
+  if [ -n "$BEFORE" ]; then line="$line, before ${before_runs[-1]} req/s"; fi
   wrk_runs+=("$(wrk_rps)")
-  line="round $r: obslab-loadgen ${lg_runs[-1]} req/s, wrk -t1 ${wrk_runs[-1]} req/s"
+  line="$line, wrk -t1 ${wrk_runs[-1]} req/s"
   if [ "$have_oha" = 1 ]; then
     oha_runs+=("$(oha_rps)")
     line="$line, oha ${oha_runs[-1]} req/s"
@@ -90,9 +108,16 @@ if [ -x /usr/bin/time ]; then
     /usr/bin/time -f "%U %S" "$@" 2>&1 >/dev/null | tail -1 \
       | awk -v n="$CPU_REQUESTS" '{printf "%.2f", ($1 + $2) * 1e6 / n}'
   }
-  lg_cpu=$(RUST_LOG=warn cpu_us "$LOADGEN" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
-    --threads "$THREADS" --requests "$CPU_REQUESTS" --progress off --output json)
+  loadgen_cpu() { # binary -> microseconds of CPU per request
+    RUST_LOG=warn cpu_us "$1" --target "$URL" --mix "GET /=1" --concurrency "$CONNS" \
+      --threads "$THREADS" --requests "$CPU_REQUESTS" --progress off --output json
+  }
+  lg_cpu=$(loadgen_cpu "$LOADGEN")
   line="CPU per request ($CPU_REQUESTS requests, $CONNS connections): obslab-loadgen $lg_cpu us"
+  if [ -n "$BEFORE" ]; then
+    before_cpu=$(loadgen_cpu "$BEFORE")
+    line="$line, before $before_cpu us; ratio new / before $(ratio "$lg_cpu" "$before_cpu")x (below 1: less CPU)"
+  fi
   if [ "$have_oha" = 1 ]; then
     oha_cpu=$(cpu_us oha -n "$CPU_REQUESTS" -c "$CONNS" --no-tui "$URL")
     line="$line, oha $oha_cpu us; ratio oha / obslab-loadgen $(ratio "$oha_cpu" "$lg_cpu")x"
@@ -102,6 +127,10 @@ fi
 lg=$(printf '%s\n' "${lg_runs[@]}" | median)
 wrk_med=$(printf '%s\n' "${wrk_runs[@]}" | median)
 echo "closed model (medians): obslab-loadgen $lg req/s; wrk -t1 $wrk_med req/s; ratio vs wrk -t1 $(ratio "$lg" "$wrk_med")x (target >= 0.85x)"
+if [ -n "$BEFORE" ]; then
+  before_med=$(printf '%s\n' "${before_runs[@]}" | median)
+  echo "closed model (medians): obslab-loadgen $lg req/s; before $before_med req/s; ratio new / before $(ratio "$lg" "$before_med")x"
+fi
 if [ "$have_oha" = 1 ]; then
   oha_med=$(printf '%s\n' "${oha_runs[@]}" | median)
   echo "closed model (medians): oha $oha_med req/s; ratio vs oha $(ratio "$lg" "$oha_med")x (target >= 1.0x)"
@@ -142,9 +171,13 @@ per_request() { # command for N requests, command for 2N requests
   one=$(eval "instructions $1"); two=$(eval "instructions $2")
   python3 -c "import sys; print(round((int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3])))" "$one" "$two" "$N"
 }
-lg_cmd() { echo "$LOADGEN --target $URL --mix 'GET /=1' --concurrency 10 --threads 1 --requests $1 --progress off --output json"; }
+lg_cmd() { echo "${2:-$LOADGEN} --target $URL --mix 'GET /=1' --concurrency 10 --threads 1 --requests $1 --progress off --output json"; }
 lg_ipr=$(per_request "$(lg_cmd "$N")" "$(lg_cmd "$((2 * N))")")
 line="instructions per request (callgrind, 10 connections, marginal over $N requests): obslab-loadgen $lg_ipr"
+if [ -n "$BEFORE" ]; then
+  before_ipr=$(per_request "$(lg_cmd "$N" "$BEFORE")" "$(lg_cmd "$((2 * N))" "$BEFORE")")
+  line="$line, before $before_ipr; ratio new / before $(ratio "$lg_ipr" "$before_ipr")x (below 1: fewer)"
+fi
 if [ "$have_oha" = 1 ]; then
   oha_cmd() { echo "oha -n $1 -c 10 --no-tui $URL"; }
   oha_ipr=$(per_request "$(oha_cmd "$N")" "$(oha_cmd "$((2 * N))")")

@@ -8,14 +8,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use clap::Parser;
+use http::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use crate::mix::{self, Mix};
+use crate::plan::{Model, Output, Plan, ProgressMode};
 use crate::scenario::{self, Scenario};
 use crate::schedule::{self, Schedule, Stage};
 use crate::threshold::{self, Threshold};
+use crate::value::{parse_count, parse_duration, parse_header, parse_target};
 
 /// Target used when neither `--target` nor the scenario names one.
 pub const DEFAULT_TARGET: &str = "http://localhost:5000";
@@ -68,7 +70,7 @@ pub struct Args {
     pub concurrency: Option<u64>,
 
     /// Stop sending after this long (e.g. 30s, 5m) [default: until stopped]
-    #[arg(long, env = "LOADGEN_DURATION", value_parser = schedule::parse_duration)]
+    #[arg(long, env = "LOADGEN_DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
     /// Stop after N scheduled requests (sent + dropped)
@@ -87,13 +89,13 @@ pub struct Args {
 
     /// Per-request timeout, from send to the end of the body; a request with
     /// no status by then counts as a timeout [default: 10s]
-    #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = schedule::parse_duration)]
+    #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
     /// Before starting, wait up to this long for the target to accept
     /// connections (containers that start together); exit 2 if it never does
     #[arg(long, env = "LOADGEN_WAIT_FOR_TARGET", value_name = "DEADLINE",
-          value_parser = schedule::parse_duration)]
+          value_parser = parse_duration)]
     pub wait_for_target: Option<Duration>,
 
     /// Report format on stdout (with json, the text summary goes to stderr)
@@ -127,79 +129,6 @@ pub struct Args {
 /// `--stages` as parsed (a newtype so clap sees one value, not a list).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stages(pub Vec<Stage>);
-
-/// Report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// Human-readable summary on stdout.
-    Text,
-    /// One JSON document on stdout; the text summary goes to stderr.
-    Json,
-}
-
-/// How progress is shown while the run goes on (always on stderr).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProgressMode {
-    /// `bar` on a terminal, `log` otherwise.
-    Auto,
-    /// A live indicatif line.
-    Bar,
-    /// A tracing log line every 10 seconds.
-    Log,
-    /// Nothing.
-    Off,
-}
-
-/// How requests are paced.
-#[derive(Debug, Clone)]
-pub enum Model {
-    /// Arrivals follow `schedule` whatever the target does; at most
-    /// `max_in_flight` requests wait for answers, the rest are dropped.
-    Open {
-        /// When each request is due.
-        schedule: Schedule,
-        /// The in-flight cap.
-        max_in_flight: usize,
-    },
-    /// `concurrency` workers send back to back.
-    Closed {
-        /// Number of workers.
-        concurrency: usize,
-    },
-}
-
-/// Everything a run needs, validated.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// Base URL of the target.
-    pub target: Url,
-    /// The weighted requests.
-    pub mix: Mix,
-    /// Open or closed model.
-    pub model: Model,
-    /// Stop sending after this long.
-    pub duration: Option<Duration>,
-    /// Stop after this many scheduled requests.
-    pub requests: Option<u64>,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Wait for the target to answer first, up to this long.
-    pub wait_for_target: Option<Duration>,
-    /// Headers added to every request.
-    pub headers: HeaderMap,
-    /// Pass/fail criteria.
-    pub thresholds: Vec<Threshold>,
-    /// Where to serve `loadgen_*` metrics.
-    pub metrics_listen: Option<SocketAddr>,
-    /// Seed of the mix draws.
-    pub seed: u64,
-    /// Closed model: worker threads (one runtime each).
-    pub threads: usize,
-    /// Progress display.
-    pub progress: ProgressMode,
-    /// Report format.
-    pub output: Output,
-}
 
 impl Plan {
     /// Parses command-line words (and `LOADGEN_*`) into a plan; the error is
@@ -274,52 +203,6 @@ impl Args {
             progress: self.progress,
             output: self.output,
         }
-    }
-}
-
-/// Parses an `http://` (or, built with `tls`, `https://`) base URL.
-pub fn parse_target(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL: {e}"))?;
-    match url.scheme() {
-        "http" => {}
-        "https" if cfg!(feature = "tls") => {}
-        "https" => {
-            return Err("https:// targets need obslab-loadgen built with `--features tls`".into());
-        }
-        _ => {
-            return Err(format!(
-                "`{s}` is not an http:// URL (e.g. http://localhost:5000)"
-            ));
-        }
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{s}` has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "`{s}`: put queries in the mix paths, not in the target"
-        ));
-    }
-    Ok(url)
-}
-
-/// Parses `Name: value`.
-pub fn parse_header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, value) = s
-        .split_once(':')
-        .ok_or_else(|| format!("`{s}` is not `Name: value`"))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| format!("`{}` is not a header name", name.trim()))?;
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|_| format!("the value of header `{name}` has invalid characters"))?;
-    Ok((name, value))
-}
-
-/// Parses a whole number of at least 1.
-pub fn parse_count(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("`{s}` is not a whole number of at least 1")),
     }
 }
 

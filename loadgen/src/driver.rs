@@ -7,10 +7,14 @@
 //! measured from it, so a stalled target shows as latency and, past
 //! `--max-in-flight`, as dropped requests — never as a quietly lower rate.
 //! The cap is a semaphore taken with `try_acquire`: nothing ever queues.
+//! While catching up the loop spends tokio's cooperative budget, so a long
+//! burst of due requests yields now and then to the tasks it spawns; the
+//! instants stay those of the schedule.
 //!
 //! Closed model: N workers, each on its own keep-alive connection, send back
 //! to back; latency counts from the actual send, which is what such a
-//! benchmark measures (and why it is not the default).
+//! benchmark measures (and why it is not the default). Each worker thread
+//! records into its own shard of the recorder.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -29,12 +33,19 @@ use crate::schedule::Schedule;
 
 /// What both loops share.
 pub(crate) struct Context {
+    /// Sends the requests.
     pub client: Client,
+    /// What to send, drawn per request.
     pub mix: Mix,
+    /// Where every request's fate goes.
     pub recorder: Arc<Recorder>,
+    /// The instant the schedule counts from.
     pub start: Instant,
+    /// No request leaves at or after it (`--duration`).
     pub deadline: Option<Instant>,
+    /// At most this many scheduled requests (`--requests`).
     pub requests: Option<u64>,
+    /// Seed of the mix draws.
     pub seed: u64,
 }
 
@@ -71,23 +82,29 @@ pub(crate) async fn open(
                 () = sleep_until(at) => {}
                 _ = stop.wait_for(|stopped| *stopped) => break Instant::now(),
             }
-        } else if *stop.borrow() {
-            break Instant::now();
+        } else {
+            // Behind schedule: send at once, but let the runtime run the
+            // spawned requests (and the timers) once the budget is spent;
+            // then look at `stop`, which may have come meanwhile.
+            tokio::task::coop::consume_budget().await;
+            if *stop.borrow() {
+                break Instant::now();
+            }
         }
         let now = Instant::now();
         let idx = ctx.mix.pick(&mut rng);
+        let shard = ctx.recorder.shard(0);
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                ctx.recorder
-                    .sent(idx, Some(now.saturating_duration_since(at)));
+                shard.sent(idx, Some(now.saturating_duration_since(at)));
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
                     let outcome = ctx.client.send(idx).await;
-                    ctx.recorder.finished(idx, at, &outcome);
+                    ctx.recorder.shard(0).finished(idx, at, &outcome);
                     drop(permit);
                 });
             }
-            Err(_) => ctx.recorder.dropped(idx),
+            Err(_) => shard.dropped(idx),
         }
         last_send = now;
         n += 1;
@@ -98,8 +115,10 @@ pub(crate) async fn open(
     end.max(last_send)
 }
 
-/// Runs `concurrency` workers back to back until the deadline, the request
-/// count or `stop`; returns the end of the sending window.
+/// Runs `concurrency` workers back to back over `threads` threads (at
+/// most one per worker: see [`crate::plan::Plan::worker_threads`]) until the
+/// deadline, the request count or `stop`; returns the end of the sending
+/// window.
 ///
 /// Each worker owns one keep-alive connection, as in wrk and oha, so
 /// `concurrency` is also the number of connections. The workers are dealt
@@ -107,8 +126,8 @@ pub(crate) async fn open(
 /// runtime, so a request and its connection never leave their thread: no
 /// work stealing, no cross-thread wake-ups, which is what the client's CPU
 /// per request is mostly made of when client and target share a few cores.
-/// All threads record into the same recorder, so the counts are the same as
-/// with one runtime.
+/// Thread `t` records into the recorder's shard `t`, merged when read, so
+/// the counts are the same as with one runtime.
 pub(crate) async fn closed(
     ctx: Arc<Context>,
     concurrency: usize,
@@ -116,7 +135,6 @@ pub(crate) async fn closed(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Instant> {
     let issued = Arc::new(AtomicU64::new(0));
-    let threads = threads.clamp(1, concurrency.max(1));
     let mut handles = Vec::with_capacity(threads);
     for thread in 0..threads {
         let group = ctx.clone();
@@ -134,7 +152,9 @@ pub(crate) async fn closed(
                 runtime.block_on(async move {
                     let mut set = JoinSet::new();
                     for id in workers {
-                        set.spawn(worker(group.clone(), id, stop.clone(), issued.clone()));
+                        let worker =
+                            worker(group.clone(), thread, id, stop.clone(), issued.clone());
+                        set.spawn(worker);
                     }
                     while set.join_next().await.is_some() {}
                 });
@@ -159,11 +179,19 @@ pub(crate) async fn closed(
     Ok(ctx.deadline.map_or(now, |d| now.min(d)))
 }
 
-/// One closed-model worker: the next request as soon as the last is done.
-async fn worker(ctx: Arc<Context>, id: u64, stop: watch::Receiver<bool>, issued: Arc<AtomicU64>) {
+/// One closed-model worker of thread `thread`: the next request as soon as
+/// the last is done.
+async fn worker(
+    ctx: Arc<Context>,
+    thread: usize,
+    id: u64,
+    stop: watch::Receiver<bool>,
+    issued: Arc<AtomicU64>,
+) {
     // One RNG per worker: deterministic with --seed, no shared lock.
     let mut rng = SmallRng::seed_from_u64(ctx.seed.wrapping_add(id));
     let mut connection = ctx.client.connection();
+    let recorder = ctx.recorder.shard(thread);
     loop {
         let late = ctx.deadline.is_some_and(|d| Instant::now() >= d);
         let counted = ctx
@@ -174,8 +202,55 @@ async fn worker(ctx: Arc<Context>, id: u64, stop: watch::Receiver<bool>, issued:
         }
         let idx = ctx.mix.pick(&mut rng);
         let sent_at = Instant::now();
-        ctx.recorder.sent(idx, None);
+        recorder.sent(idx, None);
         let outcome = connection.send(idx).await;
-        ctx.recorder.finished(idx, sent_at, &outcome);
+        recorder.finished(idx, sent_at, &outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use http::header::HeaderMap;
+    use tokio::net::TcpSocket;
+    use url::Url;
+
+    use super::*;
+
+    /// On a one-thread runtime another task runs during the open loop only
+    /// if the loop yields: it must, while issuing a burst of due requests.
+    #[tokio::test]
+    async fn a_catch_up_burst_yields_to_other_tasks() {
+        // Bound but not listening: every connection is refused at once.
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let target = Url::parse(&format!("http://{}", socket.local_addr().unwrap())).unwrap();
+        let mix = crate::mix::parse_mix("GET /=1").unwrap();
+        let timeout = Duration::from_secs(1);
+        let client = Client::new(&target, &mix, &HeaderMap::new(), timeout).unwrap();
+        let recorder = Arc::new(Recorder::new(1, 1, None));
+        let ctx = Arc::new(Context {
+            client,
+            mix,
+            recorder: recorder.clone(),
+            start: Instant::now(),
+            deadline: None,
+            requests: Some(1000),
+            seed: 1,
+        });
+        let observer = tokio::spawn(async move {
+            let p = recorder.progress();
+            p.requests + p.dropped
+        });
+        // A billion a second: every request is already due, one burst.
+        let schedule = Schedule::constant(1e9);
+        let (_stop, stop) = watch::channel(false);
+        open(ctx, &schedule, 1, stop).await;
+        let issued_when_observed = observer.await.unwrap();
+        assert!(
+            issued_when_observed < 1000,
+            "the loop issued all {issued_when_observed} requests before yielding"
+        );
     }
 }

@@ -2,16 +2,24 @@
 //!
 //! The library is the whole tool, so tests drive real runs in-process; the
 //! binary only parses, runs and maps the result to an exit code. This file
-//! wires the pieces and nothing else: [`cli`] / [`scenario`] make a
-//! [`Plan`], [`client`] sends, the private `driver` paces (with the pure
-//! [`schedule`]), [`recorder`] accumulates (mirrored by [`exporter`]),
-//! [`summary`] and [`threshold`] judge, [`report`] renders.
+//! wires the pieces and nothing else. The modules are layered, every import
+//! pointing down:
+//!
+//! - values, which know nothing of a run: [`value`] (option parsers),
+//!   [`mix`], [`schedule`] (pure pacing), [`threshold`];
+//! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
+//!   [`client`] that sends (with its outcome taxonomy);
+//! - the run itself: the private `driver` paces, [`recorder`] accumulates
+//!   (mirrored by [`exporter`]), the private `progress` shows it live;
+//! - [`summary`], which measures what the thresholds ask for, and
+//!   [`report`], which renders it.
 
 pub mod cli;
 pub mod client;
 mod driver;
 pub mod exporter;
 pub mod mix;
+pub mod plan;
 mod progress;
 pub mod recorder;
 pub mod report;
@@ -19,6 +27,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod summary;
 pub mod threshold;
+pub mod value;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,7 +36,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use cli::{Args, Model, Output, Plan, ProgressMode};
+pub use cli::Args;
+pub use plan::{Model, Output, Plan, ProgressMode};
 pub use summary::Summary;
 
 use crate::client::Client;
@@ -61,7 +71,8 @@ impl LoadTest {
             }
             None => (None, None, None),
         };
-        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), metrics));
+        let shards = plan.worker_threads();
+        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), shards, metrics));
         Ok(Self {
             plan,
             client,
@@ -88,7 +99,7 @@ impl LoadTest {
         let mut shutdown = Box::pin(shutdown);
         if let Some(within) = plan.wait_for_target {
             tokio::select! {
-                ready = Client::wait_for(&plan.target, within) => ready?,
+                ready = client::wait_for(&plan.target, within) => ready?,
                 () = &mut shutdown => anyhow::bail!("stopped while waiting for the target"),
             }
         }
@@ -114,7 +125,7 @@ impl LoadTest {
             Model::Closed { .. } => None,
         };
         let target = plan.target.as_str().trim_end_matches('/').to_owned();
-        tracing::info!(%target, seed = plan.seed, "starting {} model", kind(&plan.model));
+        tracing::info!(%target, seed = plan.seed, "starting {} model", ModelKind::from(&plan.model));
         let monitor = Monitor::start(plan.progress, self.recorder.clone(), schedule, start);
         let end = match &plan.model {
             Model::Open {
@@ -122,7 +133,7 @@ impl LoadTest {
                 max_in_flight,
             } => Ok(driver::open(ctx, schedule, *max_in_flight, stop).await),
             Model::Closed { concurrency } => {
-                driver::closed(ctx, *concurrency, plan.threads, stop).await
+                driver::closed(ctx, *concurrency, plan.worker_threads(), stop).await
             }
         };
         monitor.finish();
@@ -139,7 +150,7 @@ impl LoadTest {
         };
         let info = RunInfo {
             target,
-            model: kind(&plan.model),
+            model: ModelKind::from(&plan.model),
             seed: plan.seed,
             window,
             target_rps,
@@ -200,12 +211,5 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    }
-}
-
-fn kind(model: &Model) -> ModelKind {
-    match model {
-        Model::Open { .. } => ModelKind::Open,
-        Model::Closed { .. } => ModelKind::Closed,
     }
 }

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
-use crate::cli::ProgressMode;
+use crate::plan::ProgressMode;
 use crate::recorder::{Progress, Recorder};
 use crate::schedule::Schedule;
 

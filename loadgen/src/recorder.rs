@@ -7,6 +7,14 @@
 //! and only an answer takes the entry's lock (never held across an await) to
 //! record its status and latency. The `--metrics-listen` families are
 //! updated by the same calls, so the two views cannot drift.
+//!
+//! The accumulators come in shards, one per closed-model worker thread, so
+//! those threads share no recorder counter and no lock on the hot path: a
+//! thread writes only to its own [`Shard`], whose locks only the (rare)
+//! readers contend for. Readers merge: [`Recorder::progress`] sums the
+//! counters of every shard for the live display, [`Recorder::snapshot`]
+//! adds the histograms up (HdrHistograms merge exactly). The open model's
+//! requests, paced by one loop, all record into shard 0.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -16,7 +24,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
-use crate::client::Outcome;
+use crate::client::{Outcome, RequestError};
 use crate::exporter::Metrics;
 
 /// Highest latency kept exactly: one hour, in microseconds.
@@ -70,7 +78,9 @@ pub struct Progress {
     pub dropped: u64,
 }
 
-/// One mix entry's accumulators.
+/// One mix entry's accumulators in one shard; aligned so that two shards
+/// (written by two threads) never share a cache line.
+#[repr(align(128))]
 struct Entry {
     requests: AtomicU64,
     responses: AtomicU64,
@@ -93,6 +103,18 @@ impl Entry {
         }
     }
 
+    fn stats(&self) -> Stats {
+        let answers = self.answers();
+        Stats {
+            requests: self.requests.load(Relaxed),
+            responses: self.responses.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
+            errors: self.errors.each_ref().map(|n| n.load(Relaxed)),
+            status_codes: answers.0.clone(),
+            latency_us: answers.1.clone(),
+        }
+    }
+
     fn answers(&self) -> std::sync::MutexGuard<'_, (BTreeMap<u16, u64>, Histogram<u64>)> {
         // A panic while holding the lock cannot leave the map or histogram
         // half-updated in a way that matters for counting: ignore poisoning.
@@ -100,68 +122,33 @@ impl Entry {
     }
 }
 
-/// The shared accumulator of a run.
+/// The shared accumulator of a run: one shard of accumulators per writing
+/// thread.
 pub struct Recorder {
-    entries: Vec<Entry>,
+    /// `shards[s][idx]`: mix entry `idx` as thread `s` saw it.
+    shards: Box<[Box<[Entry]>]>,
     warned: [AtomicBool; 3],
     metrics: Option<Arc<Metrics>>,
 }
 
 impl Recorder {
-    /// A recorder for `entries` mix entries, mirroring into `metrics`.
-    pub fn new(entries: usize, metrics: Option<Arc<Metrics>>) -> Self {
+    /// A recorder for `entries` mix entries written by `shards` threads (at
+    /// least one), mirroring into `metrics`.
+    pub fn new(entries: usize, shards: usize, metrics: Option<Arc<Metrics>>) -> Self {
+        let shard = || (0..entries).map(|_| Entry::new()).collect();
         Self {
-            entries: (0..entries).map(|_| Entry::new()).collect(),
+            shards: (0..shards.max(1)).map(|_| shard()).collect(),
             warned: Default::default(),
             metrics,
         }
     }
 
-    /// Entry `idx` is being sent, `lag` after its intended time (open model).
-    pub fn sent(&self, idx: usize, lag: Option<Duration>) {
-        self.entries[idx].requests.fetch_add(1, Relaxed);
-        if let Some(m) = &self.metrics {
-            m.sent(lag);
-        }
-    }
-
-    /// Entry `idx` finished with `outcome`; latency counts from `since`.
-    pub fn finished(&self, idx: usize, since: Instant, outcome: &Outcome) {
-        let latency = since.elapsed();
-        let outcome = match outcome {
-            Ok(status) => Ok(*status),
-            Err(e) => {
-                let kind = e.kind();
-                if !self.warned[kind.index()].swap(true, Relaxed) {
-                    tracing::warn!("first {} error: {}", kind.as_str(), e.chain());
-                }
-                Err(kind)
-            }
-        };
-        let entry = &self.entries[idx];
-        match outcome {
-            Ok(status) => {
-                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-                let mut answers = entry.answers();
-                *answers.0.entry(status).or_default() += 1;
-                answers.1.saturating_record(us.max(1));
-                drop(answers);
-                entry.responses.fetch_add(1, Relaxed);
-            }
-            Err(kind) => {
-                entry.errors[kind.index()].fetch_add(1, Relaxed);
-            }
-        }
-        if let Some(m) = &self.metrics {
-            m.finished(idx, latency, outcome);
-        }
-    }
-
-    /// Entry `idx` was due but the in-flight cap refused it.
-    pub fn dropped(&self, idx: usize) {
-        self.entries[idx].dropped.fetch_add(1, Relaxed);
-        if let Some(m) = &self.metrics {
-            m.dropped(idx);
+    /// The accumulators thread `index` writes to (taken modulo the number
+    /// of shards).
+    pub fn shard(&self, index: usize) -> Shard<'_> {
+        Shard {
+            entries: &self.shards[index % self.shards.len()],
+            recorder: self,
         }
     }
 
@@ -173,10 +160,10 @@ impl Recorder {
     }
 
     /// Running totals for the progress display: a few atomic loads per
-    /// mix entry.
+    /// mix entry and shard.
     pub fn progress(&self) -> Progress {
         let mut p = Progress::default();
-        for e in &self.entries {
+        for e in self.shards.iter().flat_map(|shard| shard.iter()) {
             p.requests += e.requests.load(Relaxed);
             p.responses += e.responses.load(Relaxed);
             p.errors += e.errors.iter().map(|n| n.load(Relaxed)).sum::<u64>();
@@ -185,21 +172,112 @@ impl Recorder {
         p
     }
 
-    /// A copy of every entry's stats, in mix order.
+    /// A copy of every entry's stats, shards merged, in mix order.
     pub fn snapshot(&self) -> Vec<Stats> {
-        self.entries
-            .iter()
-            .map(|e| {
-                let answers = e.answers();
-                Stats {
-                    requests: e.requests.load(Relaxed),
-                    responses: e.responses.load(Relaxed),
-                    dropped: e.dropped.load(Relaxed),
-                    errors: e.errors.each_ref().map(|n| n.load(Relaxed)),
-                    status_codes: answers.0.clone(),
-                    latency_us: answers.1.clone(),
-                }
-            })
-            .collect()
+        let (first, rest) = self.shards.split_first().expect("at least one shard");
+        let mut stats: Vec<Stats> = first.iter().map(Entry::stats).collect();
+        for shard in rest {
+            for (total, entry) in stats.iter_mut().zip(shard.iter()) {
+                total.merge(&entry.stats());
+            }
+        }
+        stats
+    }
+
+    /// Logs the first error of each kind, with its cause chain.
+    fn warn_once(&self, error: &RequestError) {
+        let warned = &self.warned[error.kind().index()];
+        // Read before writing, so an error storm does not bounce the flag's
+        // cache line between threads.
+        if !warned.load(Relaxed) && !warned.swap(true, Relaxed) {
+            tracing::warn!("first {} error: {}", error.kind().as_str(), error.chain());
+        }
+    }
+}
+
+/// One thread's view of the recorder: where it writes its requests.
+pub struct Shard<'a> {
+    entries: &'a [Entry],
+    recorder: &'a Recorder,
+}
+
+impl Shard<'_> {
+    /// Entry `idx` is being sent, `lag` after its intended time (open model).
+    pub fn sent(&self, idx: usize, lag: Option<Duration>) {
+        self.entries[idx].requests.fetch_add(1, Relaxed);
+        if let Some(m) = &self.recorder.metrics {
+            m.sent(lag);
+        }
+    }
+
+    /// Entry `idx` finished with `outcome`; latency counts from `since`.
+    pub fn finished(&self, idx: usize, since: Instant, outcome: &Outcome) {
+        let latency = since.elapsed();
+        let entry = &self.entries[idx];
+        let outcome = match outcome {
+            Ok(status) => {
+                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                let mut answers = entry.answers();
+                *answers.0.entry(*status).or_default() += 1;
+                answers.1.saturating_record(us.max(1));
+                drop(answers);
+                entry.responses.fetch_add(1, Relaxed);
+                Ok(*status)
+            }
+            Err(e) => {
+                self.recorder.warn_once(e);
+                entry.errors[e.kind().index()].fetch_add(1, Relaxed);
+                Err(e.kind())
+            }
+        };
+        if let Some(m) = &self.recorder.metrics {
+            m.finished(idx, latency, outcome);
+        }
+    }
+
+    /// Entry `idx` was due but the in-flight cap refused it.
+    pub fn dropped(&self, idx: usize) {
+        self.entries[idx].dropped.fetch_add(1, Relaxed);
+        if let Some(m) = &self.recorder.metrics {
+            m.dropped(idx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_add_up_in_the_progress_and_the_snapshot() {
+        let recorder = Recorder::new(2, 3, None);
+        let start = Instant::now();
+        let timeout = || Err(RequestError::Timeout(Duration::from_secs(1)));
+        for index in 0..3 {
+            let shard = recorder.shard(index);
+            shard.sent(0, None);
+            shard.finished(0, start, &Ok(200));
+            shard.sent(1, None);
+            shard.finished(1, start, &timeout());
+            shard.dropped(1);
+        }
+        // Index 4 of 3 shards is shard 1.
+        recorder.shard(4).sent(0, None);
+        recorder.shard(4).finished(0, start, &Ok(500));
+
+        let progress = Progress {
+            requests: 7,
+            responses: 4,
+            errors: 3,
+            dropped: 3,
+        };
+        assert_eq!(recorder.progress(), progress);
+        let stats = recorder.snapshot();
+        assert_eq!(stats[0].requests, 4);
+        assert_eq!(stats[0].status_codes, BTreeMap::from([(200, 3), (500, 1)]));
+        assert_eq!(stats[0].latency_us.len(), 4);
+        assert_eq!((stats[1].requests, stats[1].dropped), (3, 3));
+        assert_eq!(stats[1].errors, [3, 0, 0]);
+        assert!(stats[1].latency_us.is_empty());
     }
 }

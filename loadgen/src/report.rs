@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::cli::Output;
+use crate::plan::Output;
 use crate::summary::{Errors, Latency, ModelKind, Summary};
 
 /// Writes the report to stdout (and stderr for JSON), as `output` says.

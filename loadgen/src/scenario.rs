@@ -33,10 +33,10 @@ use http::header::HeaderMap;
 use serde::Deserialize;
 use url::Url;
 
-use crate::cli::{parse_header, parse_target};
 use crate::mix::{Mix, MixEntry};
-use crate::schedule::{Stage, parse_duration};
+use crate::schedule::Stage;
 use crate::threshold::{Threshold, parse_threshold};
+use crate::value::{parse_duration, parse_header, parse_target};
 
 /// A loaded, validated scenario; `None` fields fall back to flags' defaults.
 #[derive(Debug, Clone, Default)]

@@ -13,6 +13,8 @@
 
 use std::time::Duration;
 
+use crate::value::parse_duration;
+
 /// One step of `--stages`: reach `target` req/s linearly over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stage {
@@ -43,15 +45,6 @@ fn parse_stage(item: &str) -> Result<Stage, String> {
     let duration = parse_duration(duration.trim())?;
     let target = parse_rate_allowing_zero(target.trim())?;
     Ok(Stage { duration, target })
-}
-
-/// Parses a positive humantime duration (`250ms`, `3s`, `2m`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(s) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("`{s}`: the duration must be longer than zero")),
-        Err(e) => Err(format!("`{s}` is not a duration like 500ms, 30s, 2m: {e}")),
-    }
 }
 
 /// Parses a rate in requests per second that must be above zero.

@@ -1,10 +1,13 @@
 //! The end-of-run result: one stable document for text, JSON and thresholds.
 //!
-//! Field names are a contract (SPEC §2): `target`, `duration_s`, `requests`,
-//! `responses`, `dropped`, `errors{timeout,connect,other}`, `achieved_rps`,
-//! `target_rps`, `latency_ms{min,mean,p50,p90,p95,p99,p999,max}`,
+//! Field names are a contract with users' scripts: `target`, `duration_s`,
+//! `requests`, `responses`, `dropped`, `errors{timeout,connect,other}`,
+//! `achieved_rps`, `target_rps`, `latency_ms{min,mean,p50,p90,p95,p99,p999,max}`,
 //! `status_codes`, `endpoints[]` and `thresholds[]`. CI scripts read them
 //! with `jq`, so they are renamed never, and only ever added to.
+//!
+//! The summary measures what thresholds ask for ([`Measure`]) and carries
+//! their results as data; judging them is the caller's last step.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,8 +16,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::mix::Mix;
+use crate::plan::Model;
 use crate::recorder::Stats;
-use crate::threshold::ThresholdResult;
+use crate::threshold::{LatencyStat, Measure, Metric, ThresholdResult};
 
 /// The whole report of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +63,15 @@ pub enum ModelKind {
     Open,
     /// Workers back to back.
     Closed,
+}
+
+impl From<&Model> for ModelKind {
+    fn from(model: &Model) -> Self {
+        match model {
+            Model::Open { .. } => ModelKind::Open,
+            Model::Closed { .. } => ModelKind::Closed,
+        }
+    }
 }
 
 impl fmt::Display for ModelKind {
@@ -211,6 +224,33 @@ impl Summary {
     /// True when every threshold held.
     pub fn passed(&self) -> bool {
         self.thresholds.iter().all(|t| t.ok)
+    }
+}
+
+impl Measure for Summary {
+    fn measure(&self, metric: Metric) -> f64 {
+        match metric {
+            Metric::Latency(stat) => self.latency_ms.get(stat),
+            Metric::ErrorRate => self.error_rate(),
+            Metric::AchievedRps => self.achieved_rps,
+            Metric::Dropped => self.dropped as f64,
+        }
+    }
+}
+
+impl Latency {
+    /// One statistic, in milliseconds.
+    pub fn get(&self, stat: LatencyStat) -> f64 {
+        match stat {
+            LatencyStat::Min => self.min,
+            LatencyStat::Mean => self.mean,
+            LatencyStat::P50 => self.p50,
+            LatencyStat::P90 => self.p90,
+            LatencyStat::P95 => self.p95,
+            LatencyStat::P99 => self.p99,
+            LatencyStat::P999 => self.p999,
+            LatencyStat::Max => self.max,
+        }
     }
 }
 

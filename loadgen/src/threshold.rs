@@ -5,15 +5,17 @@
 //! `p99`, `p999`, `max` (value a duration such as `500ms`, `2s`, or a bare
 //! number of milliseconds); `error_rate` (a percentage, `5%`: no answer or a
 //! status >= 400); `achieved_rps` (req/s); `dropped` (a count). The parser
-//! is clap's value parser, so a typo exits 2 naming `--threshold`; thresholds
-//! are evaluated on the [`Summary`], and one failure makes the exit code 1.
+//! is clap's value parser, so a typo exits 2 naming `--threshold`; one
+//! failure makes the exit code 1.
+//!
+//! A threshold is a value of the plan, so this module sits below it and
+//! knows no report: it is judged on anything that can [`Measure`] its
+//! metric, which the run's summary does.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
-
-use crate::summary::{Latency, Summary};
 
 /// A parsed threshold.
 #[derive(Debug, Clone)]
@@ -24,12 +26,44 @@ pub struct Threshold {
     limit: f64,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Metric {
-    Latency(fn(&Latency) -> f64),
+/// What a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// A latency statistic, in milliseconds.
+    Latency(LatencyStat),
+    /// Failed requests (no answer, or status >= 400), in percent.
     ErrorRate,
+    /// Requests sent per second.
     AchievedRps,
+    /// Requests refused by the in-flight cap.
     Dropped,
+}
+
+/// One statistic of the latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyStat {
+    /// Fastest answer.
+    Min,
+    /// Arithmetic mean.
+    Mean,
+    /// Median.
+    P50,
+    /// 90th percentile.
+    P90,
+    /// 95th percentile.
+    P95,
+    /// 99th percentile.
+    P99,
+    /// 99.9th percentile.
+    P999,
+    /// Slowest answer.
+    Max,
+}
+
+/// What thresholds are judged on: the value of each [`Metric`].
+pub trait Measure {
+    /// The measured value, in the metric's unit (ms, %, req/s, a count).
+    fn measure(&self, metric: Metric) -> f64;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,14 +163,10 @@ pub fn parse_threshold(s: &str) -> Result<Threshold, ThresholdError> {
 }
 
 impl Threshold {
-    /// Measures the metric on `summary` and compares it with the limit.
-    pub fn evaluate(&self, summary: &Summary) -> ThresholdResult {
-        let value = match self.metric {
-            Metric::Latency(stat) => stat(&summary.latency_ms),
-            Metric::ErrorRate => summary.error_rate(),
-            Metric::AchievedRps => summary.achieved_rps,
-            Metric::Dropped => summary.dropped as f64,
-        };
+    /// Measures the metric on `run` (a run's summary) and compares it with
+    /// the limit.
+    pub fn evaluate(&self, run: &impl Measure) -> ThresholdResult {
+        let value = run.measure(self.metric);
         let ok = match self.op {
             Op::Lt => value < self.limit,
             Op::Le => value <= self.limit,
@@ -154,14 +184,14 @@ impl Threshold {
 
 fn metric(name: &str) -> Result<Metric, ThresholdError> {
     Ok(match name.to_ascii_lowercase().as_str() {
-        "min" => Metric::Latency(|l| l.min),
-        "mean" | "avg" => Metric::Latency(|l| l.mean),
-        "p50" | "med" => Metric::Latency(|l| l.p50),
-        "p90" => Metric::Latency(|l| l.p90),
-        "p95" => Metric::Latency(|l| l.p95),
-        "p99" => Metric::Latency(|l| l.p99),
-        "p999" | "p99.9" => Metric::Latency(|l| l.p999),
-        "max" => Metric::Latency(|l| l.max),
+        "min" => Metric::Latency(LatencyStat::Min),
+        "mean" | "avg" => Metric::Latency(LatencyStat::Mean),
+        "p50" | "med" => Metric::Latency(LatencyStat::P50),
+        "p90" => Metric::Latency(LatencyStat::P90),
+        "p95" => Metric::Latency(LatencyStat::P95),
+        "p99" => Metric::Latency(LatencyStat::P99),
+        "p999" | "p99.9" => Metric::Latency(LatencyStat::P999),
+        "max" => Metric::Latency(LatencyStat::Max),
         "error_rate" => Metric::ErrorRate,
         "achieved_rps" | "rps" => Metric::AchievedRps,
         "dropped" => Metric::Dropped,

@@ -4,15 +4,22 @@
 //! the pure schedule, and runs assert exact counts or generous statistical
 //! bounds, never wall-clock timings.
 
+/// Closed-model runs: back to back, one connection per worker, reconnects.
+mod closed_model;
+/// The options table of docs/loadgen.md against `--help`.
 mod docs_options;
 /// The real binary: exit codes 0 / 1 / 2 and the JSON document on stdout.
 mod exit_codes;
+/// Open-model runs without an honest answer: TLS, dead target, redirects, timeouts.
+mod failures;
 /// Against obslab-server: answered == increase of `flask_requests_total`.
 mod honesty;
+/// Open-model runs against tiny warp apps: rate, ramps, tail, drops.
+mod open_model;
 /// `--mix`, `--threshold`, `--stages`, scenario files and the CLI's exit 2.
 mod parsers;
-/// In-process runs against tiny warp apps: rate, tail, drops, errors, metrics.
-mod runs;
+/// What a run hands back: report after shutdown, JSON fields, metrics.
+mod reports;
 /// The schedule's intended instants, as tables.
 mod schedule;
 /// Test apps and helpers.

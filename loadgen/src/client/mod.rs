@@ -1,0 +1,91 @@
+//! The HTTP client of a run, configured to be honest.
+//!
+//! One request in the report must be one request on the server: redirects
+//! are not followed, nothing that reached the target is sent again, and the
+//! default timeout is longer than obslab-server's slowest path so a slow
+//! answer is not reported as a timeout the server never saw. Every request
+//! of the mix is prepared once as a template and cloned per send.
+//!
+//! Two ways to send share those templates and that accounting:
+//! [`Client::send`] goes through hyper's connection pool, for the open
+//! model, whose requests in flight come and go; a [`Connection`] is one
+//! worker's own keep-alive connection, for the closed model.
+//!
+//! hyper is used directly, not through reqwest: reqwest's layers (redirect
+//! policy, retry policy, the URL parsed again twice per request) cost more
+//! CPU than the HTTP exchange itself, and on a shared machine a load
+//! generator's CPU is taken from the target it measures.
+
+mod answer;
+mod connection;
+mod outcome;
+mod pool;
+mod template;
+mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use http::Uri;
+use http::header::HeaderMap;
+use url::Url;
+
+pub use self::connection::Connection;
+pub use self::outcome::{ErrorKind, Outcome, RequestError};
+pub use self::wait::wait_for;
+
+use self::answer::answer;
+use self::pool::{Connector, Pooled};
+use self::template::Template;
+use crate::mix::Mix;
+
+/// The shared client plus one prepared request per mix entry.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pool: Pooled,
+    connector: Connector,
+    /// Scheme and authority of the target: what a new connection dials.
+    dial: Uri,
+    templates: Arc<[Template]>,
+    timeout: Duration,
+}
+
+impl Client {
+    /// Builds the client and the request templates for `mix` at `target`.
+    pub fn new(
+        target: &Url,
+        mix: &Mix,
+        headers: &HeaderMap,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let templates = template::templates(target, mix, headers)?;
+        let dial = format!("{}://{}", target.scheme(), template::authority(target)?)
+            .parse()
+            .with_context(|| format!("{target} has no host to connect to"))?;
+        let connector = pool::connector(target)?;
+        Ok(Self {
+            pool: pool::pooled(connector.clone()),
+            connector,
+            dial,
+            templates,
+            timeout,
+        })
+    }
+
+    /// A keep-alive connection of its own for one closed-model worker,
+    /// opened at its first send.
+    pub fn connection(&self) -> Connection {
+        Connection::new(self.clone())
+    }
+
+    /// Sends mix entry `idx` once through the pool and reads the whole
+    /// answer.
+    pub async fn send(&self, idx: usize) -> Outcome {
+        let template = &self.templates[idx];
+        let request = template.request(&template.uri);
+        // The pool itself drops a connection left mid-answer.
+        let exchange = async { Ok(self.pool.request(request).await?) };
+        answer(self.timeout, exchange).await.outcome
+    }
+}

@@ -1,0 +1,102 @@
+//! The run plan: everything a run needs, validated, whatever it came from.
+//!
+//! The command line and the scenario file are two ways of writing a plan;
+//! the driver, the progress display and the report only read one. Keeping
+//! the types here, below both readers, means nothing that runs or reports
+//! a load test depends on how its options were spelt.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use http::header::HeaderMap;
+use url::Url;
+
+use crate::mix::Mix;
+use crate::schedule::Schedule;
+use crate::threshold::Threshold;
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Base URL of the target.
+    pub target: Url,
+    /// The weighted requests.
+    pub mix: Mix,
+    /// Open or closed model.
+    pub model: Model,
+    /// Stop sending after this long.
+    pub duration: Option<Duration>,
+    /// Stop after this many scheduled requests.
+    pub requests: Option<u64>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Wait for the target to answer first, up to this long.
+    pub wait_for_target: Option<Duration>,
+    /// Headers added to every request.
+    pub headers: HeaderMap,
+    /// Pass/fail criteria.
+    pub thresholds: Vec<Threshold>,
+    /// Where to serve `loadgen_*` metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seed of the mix draws.
+    pub seed: u64,
+    /// Closed model: worker threads (one runtime each).
+    pub threads: usize,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Report format.
+    pub output: Output,
+}
+
+/// How requests are paced.
+#[derive(Debug, Clone)]
+pub enum Model {
+    /// Arrivals follow `schedule` whatever the target does; at most
+    /// `max_in_flight` requests wait for answers, the rest are dropped.
+    Open {
+        /// When each request is due.
+        schedule: Schedule,
+        /// The in-flight cap.
+        max_in_flight: usize,
+    },
+    /// `concurrency` workers send back to back.
+    Closed {
+        /// Number of workers.
+        concurrency: usize,
+    },
+}
+
+impl Plan {
+    /// How many OS threads the closed model's workers are spread over (at
+    /// least one, at most one per worker); 1 in the open model, whose
+    /// requests run on the main runtime.
+    pub fn worker_threads(&self) -> usize {
+        match self.model {
+            Model::Open { .. } => 1,
+            Model::Closed { concurrency } => self.threads.clamp(1, concurrency.max(1)),
+        }
+    }
+}
+
+/// Report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable summary on stdout.
+    Text,
+    /// One JSON document on stdout; the text summary goes to stderr.
+    Json,
+}
+
+/// How progress is shown while the run goes on (always on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// `bar` on a terminal, `log` otherwise.
+    Auto,
+    /// A live indicatif line.
+    Bar,
+    /// A tracing log line every 10 seconds.
+    Log,
+    /// Nothing.
+    Off,
+}
