@@ -15,6 +15,12 @@
 #                                     prom/prometheus (/bin/prometheus, config at
 #                                     /etc/prometheus/prometheus.yml, data in
 #                                     /prometheus, user nobody, wget for health)
+#   obslab-local/alertmanager:debian  Debian's prometheus-alertmanager + busybox,
+#                                     laid out like prom/alertmanager
+#                                     (/bin/alertmanager and amtool, config at
+#                                     /etc/alertmanager/alertmanager.yml, data
+#                                     in /alertmanager, user nobody, wget for
+#                                     health)
 #   obslab-local/runtime:static       FROM scratch: CA bundle, passwd/group with
 #                                     nonroot (65532), /tmp (stands in for
 #                                     gcr.io/distroless/static-debian12:nonroot)
@@ -149,6 +155,32 @@ else
     build -t "$prometheus_image" --label "org.obslab.recipe=$prometheus_hash" -f "$work/prometheus.Dockerfile" "$work"
 fi
 
+# --- obslab-local/alertmanager:debian -------------------------------------------
+alertmanager_image=obslab-local/alertmanager:debian
+cat >"$work/alertmanager.Dockerfile" <<EOF
+FROM $debian_image
+RUN apt-get update -qq \\
+ && apt-get install -y -qq --no-install-recommends prometheus-alertmanager busybox ca-certificates >/dev/null \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && ln -s /usr/bin/prometheus-alertmanager /bin/alertmanager \\
+ && ln -s /bin/busybox /usr/local/bin/wget \\
+ && mkdir -p /alertmanager /etc/alertmanager && chown nobody:nogroup /alertmanager \\
+ && /bin/alertmanager --version
+USER nobody
+EXPOSE 9093
+VOLUME ["/alertmanager"]
+WORKDIR /alertmanager
+ENTRYPOINT ["/bin/alertmanager"]
+CMD ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"]
+EOF
+alertmanager_hash=$( (cat "$work/alertmanager.Dockerfile"; echo "$debian_hash") | recipe_hash)
+if up_to_date "$alertmanager_image" "$alertmanager_hash"; then
+    log "$alertmanager_image: up to date"
+else
+    log "$alertmanager_image: building"
+    build -t "$alertmanager_image" --label "org.obslab.recipe=$alertmanager_hash" -f "$work/alertmanager.Dockerfile" "$work"
+fi
+
 # --- obslab-local/rust:<x.y> -----------------------------------------------------
 command -v rustc >/dev/null || die "rustc is missing: the Rust image is made from this machine's toolchain"
 sysroot=$(rustc --print sysroot)
@@ -222,5 +254,6 @@ cat <<EOF
 export RUST_IMAGE=$vendored_image
 export RUNTIME_IMAGE=$runtime_image
 export PROMETHEUS_IMAGE=$prometheus_image
+export ALERTMANAGER_IMAGE=$alertmanager_image
 export OBSLAB_DEBIAN_IMAGE=$debian_image
 EOF
