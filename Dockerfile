@@ -1,6 +1,6 @@
-# obslab images, one target per binary:
+# obslab images, one target per service:
 #
-#   docker build --target server  -t obslab/server  .
+#   docker build --target server  -t obslab/server  .   (obslab-server and obslab)
 #   docker build --target loadgen -t obslab/loadgen .
 #
 # (compose.yaml builds both.) Written for the legacy builder and BuildKit
@@ -49,7 +49,7 @@ RUN set -eu; \
     target="$(rustc -vV | sed -n 's/^host: //p')"; \
     features="$(echo "$LOADGEN_FEATURES" | sed 's/[^,][^,]*/obslab-loadgen\/&/g')"; \
     cargo build --release --locked --target "$target" \
-        -p obslab-server -p obslab-loadgen --bins --no-default-features --features "$features"
+        -p obslab-server -p obslab-loadgen -p obslab-lab --bins --no-default-features --features "$features"
 COPY . .
 # COPY keeps the context's mtimes, which may predate the stub build: touch the
 # sources so cargo cannot take the stubs for up to date. The --version check
@@ -59,9 +59,9 @@ RUN set -eu; \
     features="$(echo "$LOADGEN_FEATURES" | sed 's/[^,][^,]*/obslab-loadgen\/&/g')"; \
     find . -path ./target -prune -o -name '*.rs' -exec touch {} +; \
     cargo build --release --locked --target "$target" \
-        -p obslab-server -p obslab-loadgen --bins --no-default-features --features "$features"; \
-    mkdir /out; \
-    for bin in obslab-server obslab-loadgen; do \
+        -p obslab-server -p obslab-loadgen -p obslab-lab --bins --no-default-features --features "$features"; \
+    mkdir -p /out/inbox; \
+    for bin in obslab-server obslab-loadgen obslab; do \
         cp "target/$target/release/$bin" /out/; \
         "/out/$bin" --version | grep -q "^$bin "; \
     done
@@ -97,10 +97,15 @@ LABEL org.opencontainers.image.title="obslab-server" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
-COPY --from=builder /out/obslab-server /usr/local/bin/obslab-server
+COPY --from=builder /out/obslab-server /out/obslab /usr/local/bin/
+# `obslab inbox` (compose service inbox) keeps its --data file here: a named
+# volume mounted on it starts owned by nonroot.
+COPY --from=builder --chown=65532:65532 /out/inbox /var/lib/obslab
 USER 65532:65532
 ENV OBSLAB_LISTEN=0.0.0.0:5000
-EXPOSE 5000
+# 5000 obslab-server; 9095 `obslab inbox`, which reads OBSLAB_INBOX_LISTEN,
+# never OBSLAB_LISTEN.
+EXPOSE 5000 9095
 # `healthcheck` GETs /livez on the port of OBSLAB_LISTEN: no shell or curl.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["/usr/local/bin/obslab-server", "healthcheck"]
