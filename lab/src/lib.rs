@@ -1,13 +1,20 @@
 //! obslab-lab: `obslab`, the lab's companion CLI.
 //!
-//! [`run`] does what the command line asks and returns the exit status;
-//! `main` only parses and prints, so tests drive the real commands
-//! in-process. Modules: `cli` (the options), `inbox` (the webhook receiver
-//! and its page).
+//! [`run`] does what the command line asks, writing to `out`, and returns
+//! the exit status; `main` only parses and prints errors, so tests drive the
+//! real commands in-process. Modules: `cli` (the options), `http` (calls to
+//! the pieces of the lab), `drills`, `faults` and `reset` (the teacher's
+//! verbs), `inbox` (the webhook receiver and its page).
 
 pub mod cli;
+pub mod drills;
+pub mod faults;
+pub mod http;
 pub mod inbox;
+pub mod reset;
 
+use std::fmt;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -16,11 +23,53 @@ use anyhow::Context as _;
 use crate::cli::{Cli, Command};
 use crate::inbox::{Inbox, InboxArgs, InboxCommand};
 
-/// Runs the command of `cli`; the exit status carries its verdict.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Inbox(args) => inbox_command(args),
+/// A command line that parses but makes no sense (exit 2, like clap's).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The exit status of an error: 2 for a usage error, else 1.
+pub fn exit_code_of(e: &anyhow::Error) -> ExitCode {
+    if e.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs the command of `cli`; the exit status carries its verdict.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if let Command::Inbox(args) = cli.command {
+        return inbox_command(args);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_client(cli, out))
+}
+
+/// The commands that are clients of the lab.
+pub async fn run_client(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let lab = &cli.lab;
+    match cli.command {
+        Command::Drill(command) => drills::run(lab, command, out).await?,
+        Command::Faults(command) => faults::run(lab, command, out).await?,
+        Command::Reset => {
+            if !reset::run(lab, out).await? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Inbox(_) => unreachable!("served by run"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn inbox_command(args: InboxArgs) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
 //! Integration tests of `obslab`: the real commands, in-process or as the
 //! binary, on real sockets bound to 127.0.0.1:0.
 
+mod cli;
 mod inbox;
 mod util;

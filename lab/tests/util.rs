@@ -93,3 +93,46 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The admin token of [`start_server`]'s servers.
+pub const TOKEN: &str = "lab-test-token-0123456789";
+
+/// An obslab-server in this process on 127.0.0.1:0, admin API open.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Starts obslab-server with `--admin-token TOKEN` and `extra` options.
+pub async fn start_server(extra: &[&str]) -> TestServer {
+    let args = ["obslab-server", "--admin-token", TOKEN]
+        .into_iter()
+        .chain(extra.iter().copied());
+    let config = obslab_server::Config::try_parse_from(args).expect("valid server options");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(obslab_server::run(config, listener, async move {
+        let _ = stopped.await;
+    }));
+    TestServer { addr, _stop: stop }
+}
+
+/// Runs `obslab ARGS` in-process: (exit status is success, stdout, error).
+pub async fn obslab(args: &[&str]) -> (bool, String, Option<String>) {
+    let argv = std::iter::once("obslab").chain(args.iter().copied());
+    let cli = Cli::try_parse_from(argv).expect("valid command line");
+    let mut out = Vec::new();
+    let result = obslab_lab::run_client(cli, &mut out).await;
+    let out = String::from_utf8(out).unwrap();
+    match result {
+        Ok(code) => (code == std::process::ExitCode::SUCCESS, out, None),
+        Err(e) => (false, out, Some(format!("{e:#}"))),
+    }
+}
