@@ -73,6 +73,19 @@ pub struct LabArgs {
         global = true
     )]
     pub admin_token: Option<String>,
+
+    /// Grafana user for `doctor` (unset: the anonymous viewer).
+    #[arg(long, env = "OBSLAB_GRAFANA_USER", global = true)]
+    pub grafana_user: Option<String>,
+
+    /// That user's password.
+    #[arg(
+        long,
+        env = "OBSLAB_GRAFANA_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub grafana_password: Option<String>,
 }
 
 /// The verbs.
@@ -90,6 +103,14 @@ pub enum Command {
     /// Put the lab back between two groups: drill stopped, faults reset,
     /// inbox emptied, Alertmanager's silences expired.
     Reset,
+
+    /// Check the lab piece by piece: one line per check, ✓ or ✗ with the
+    /// fix. Exit 0 when all pass, 1 otherwise.
+    #[command(after_help = "Examples:
+  obslab doctor
+  obslab doctor --grafana off
+  OBSLAB_GRAFANA_USER=admin OBSLAB_GRAFANA_PASSWORD=admin obslab doctor")]
+    Doctor,
 
     /// Receive Alertmanager's webhook notifications and show them on a page
     /// (GET /), as JSON (GET /api/notifications) and as metrics.

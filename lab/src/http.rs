@@ -92,6 +92,32 @@ impl Service {
         Ok(Reply { status, body })
     }
 
+    /// `method path` with HTTP basic authentication when `auth` is set.
+    pub async fn call_basic(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<(&str, &str)>,
+    ) -> anyhow::Result<Reply> {
+        let Some((user, password)) = auth else {
+            return self.call(method, path, None, None).await;
+        };
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .client
+            .request(method.clone(), &url)
+            .basic_auth(user, Some(password))
+            .send()
+            .await
+            .map_err(|e| anyhow!("{} at {} does not answer ({e})", self.name, self.base))?;
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .with_context(|| format!("{method} {url}: the answer was cut short"))?;
+        Ok(Reply { status, body })
+    }
+
     /// GET `path`, expecting 2xx JSON.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
         let reply = self.call(Method::GET, path, None, None).await?;

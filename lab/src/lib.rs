@@ -3,10 +3,11 @@
 //! [`run`] does what the command line asks, writing to `out`, and returns
 //! the exit status; `main` only parses and prints errors, so tests drive the
 //! real commands in-process. Modules: `cli` (the options), `http` (calls to
-//! the pieces of the lab), `drills`, `faults` and `reset` (the teacher's
-//! verbs), `inbox` (the webhook receiver and its page).
+//! the pieces of the lab), `drills`, `faults`, `reset` and `doctor` (the
+//! teacher's verbs), `inbox` (the webhook receiver and its page).
 
 pub mod cli;
+pub mod doctor;
 pub mod drills;
 pub mod faults;
 pub mod http;
@@ -62,6 +63,11 @@ pub async fn run_client(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCod
     match cli.command {
         Command::Drill(command) => drills::run(lab, command, out).await?,
         Command::Faults(command) => faults::run(lab, command, out).await?,
+        Command::Doctor => {
+            if !doctor::run(lab, out).await? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Reset => {
             if !reset::run(lab, out).await? {
                 return Ok(ExitCode::FAILURE);

@@ -2,5 +2,6 @@
 //! binary, on real sockets bound to 127.0.0.1:0.
 
 mod cli;
+mod doctor;
 mod inbox;
 mod util;

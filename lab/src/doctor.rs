@@ -1,0 +1,440 @@
+//! `obslab doctor`: the lab checked piece by piece, one line per check, ✓ or
+//! ✗ with the fix. It answers "my dashboard shows No data" by finding the
+//! link of the chain that broke: a process, a scrape, a rule, a route, a
+//! datasource. A piece that is `off` is not checked; one that does not
+//! answer fails its first check and skips the rest of its own.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+
+use crate::cli::LabArgs;
+use crate::http::{Service, one_line};
+
+/// The dashboards of grafana/dashboards/, by uid.
+pub const DASHBOARDS: [&str; 2] = ["obslab-server", "obslab-loadgen"];
+
+/// The datasource uid every dashboard query names.
+pub const DATASOURCE_UID: &str = "prometheus";
+
+/// One check's verdict: the line after ✓ or ✗.
+type Verdict = Result<String, String>;
+
+/// The checks' lines, written as they come.
+struct Report<'a> {
+    out: &'a mut dyn Write,
+    failed: usize,
+}
+
+impl Report<'_> {
+    fn line(&mut self, piece: &str, verdict: Verdict) -> std::io::Result<bool> {
+        match verdict {
+            Ok(text) => {
+                writeln!(self.out, "✓ {piece}: {text}")?;
+                Ok(true)
+            }
+            Err(text) => {
+                self.failed += 1;
+                writeln!(self.out, "✗ {piece}: {text}")?;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Runs every check; `Ok(true)` when all passed.
+pub async fn run(lab: &LabArgs, out: &mut dyn Write) -> anyhow::Result<bool> {
+    let mut report = Report { out, failed: 0 };
+    if let Some(server) = Service::new("server", &lab.server) {
+        server_checks(&server, &mut report).await?;
+    }
+    if let Some(prometheus) = Service::new("Prometheus", &lab.prometheus) {
+        prometheus_checks(&prometheus, &mut report).await?;
+    }
+    if let Some(am) = Service::new("Alertmanager", &lab.alertmanager) {
+        alertmanager_checks(&am, &mut report).await?;
+    }
+    if let Some(inbox) = Service::new("inbox", &lab.inbox) {
+        let verdict = match inbox.call(Method::GET, "/livez", None, None).await {
+            Ok(r) if r.status == 200 => Ok(format!("{} answers /livez", inbox.base)),
+            Ok(r) => Err(format!(
+                "{}/livez answered {}: docker compose restart inbox",
+                inbox.base, r.status
+            )),
+            Err(e) => Err(format!("{e:#} — docker compose up -d inbox")),
+        };
+        report.line("inbox", verdict)?;
+    }
+    if let Some(grafana) = Service::new("Grafana", &lab.grafana) {
+        grafana_checks(&grafana, lab, &mut report).await?;
+    }
+    let failed = report.failed;
+    if failed > 0 {
+        writeln!(
+            report.out,
+            "{failed} check{} failed",
+            if failed == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(failed == 0)
+}
+
+// === server ===
+
+async fn server_checks(server: &Service, report: &mut Report<'_>) -> std::io::Result<()> {
+    let live = match server.call(Method::GET, "/livez", None, None).await {
+        Ok(r) if r.status == 200 => Ok(format!("{} answers /livez", server.base)),
+        Ok(r) => Err(format!(
+            "{}/livez answered {}: docker compose restart server",
+            server.base, r.status
+        )),
+        Err(e) => Err(format!("{e:#} — docker compose up -d server")),
+    };
+    if !report.line("server", live)? {
+        return Ok(());
+    }
+    let metrics = match server.call(Method::GET, "/metrics", None, None).await {
+        Ok(r) if r.status == 200 => match parse_exposition(&r.body) {
+            Ok(n) if r.body.contains("_requests_total") => Ok(format!("/metrics parses ({n} samples)")),
+            Ok(_) => Err("/metrics has no *_requests_total: is this obslab-server?".to_owned()),
+            Err(e) => Err(format!("/metrics does not parse: {e}")),
+        },
+        Ok(r) if r.status == 503 => Err(
+            "/metrics answers 503: the server is in outage (a drill or `obslab faults set outage=true`): \
+             obslab faults reset"
+                .to_owned(),
+        ),
+        Ok(r) => Err(format!("/metrics answered {}: {}", r.status, one_line(&r.body))),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    report.line("server", metrics)?;
+    Ok(())
+}
+
+/// Counts the samples of a text exposition; the first malformed line is an
+/// error.
+pub fn parse_exposition(text: &str) -> Result<usize, String> {
+    let mut samples = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (series, rest) = match line.rfind('}') {
+            Some(i) => (&line[..=i], line[i + 1..].trim()),
+            None => line.split_once(' ').unwrap_or((line, "")),
+        };
+        let value = rest.split_whitespace().next().unwrap_or("");
+        let name = series.split('{').next().unwrap_or("");
+        let name_ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        let value_ok = value.parse::<f64>().is_ok() || matches!(value, "+Inf" | "-Inf" | "NaN");
+        if !name_ok || !value_ok {
+            return Err(format!("line {}: `{}`", n + 1, one_line(line)));
+        }
+        samples += 1;
+    }
+    Ok(samples)
+}
+
+// === Prometheus ===
+
+/// The compose service behind a scrape job, for the fix.
+fn service_of(job: &str) -> &str {
+    match job {
+        "obslab-server" => "server",
+        "obslab-loadgen" => "loadgen",
+        "obslab-inbox" => "inbox",
+        other => other,
+    }
+}
+
+async fn prometheus_checks(prom: &Service, report: &mut Report<'_>) -> std::io::Result<()> {
+    let ready = match prom.call(Method::GET, "/-/ready", None, None).await {
+        Ok(r) if r.status == 200 => Ok(format!("{} is ready", prom.base)),
+        Ok(r) => Err(format!(
+            "{}/-/ready answered {}: still starting? wait, or docker compose logs prometheus",
+            prom.base, r.status
+        )),
+        Err(e) => Err(format!("{e:#} — docker compose up -d prometheus")),
+    };
+    if !report.line("Prometheus", ready)? {
+        return Ok(());
+    }
+    report.line("Prometheus", targets(prom).await)?;
+    report.line("Prometheus", rules(prom).await)?;
+    report.line("Prometheus", alertmanagers(prom).await)?;
+    Ok(())
+}
+
+/// Every job of the configuration has targets, all up, scraped recently.
+async fn targets(prom: &Service) -> Verdict {
+    let targets = prom
+        .get_json("/api/v1/targets?state=active")
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let config = prom
+        .get_json("/api/v1/status/config")
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let yaml = config["data"]["yaml"].as_str().unwrap_or("");
+    let mut jobs: BTreeMap<String, usize> = yaml
+        .lines()
+        .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("job_name:"))
+        .map(|j| (j.trim().trim_matches('"').trim_matches('\'').to_owned(), 0))
+        .collect();
+    let now = Utc::now();
+    let mut problems = Vec::new();
+    let active = targets["data"]["activeTargets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for t in &active {
+        let job = t["labels"]["job"].as_str().unwrap_or("?").to_owned();
+        let instance = t["labels"]["instance"].as_str().unwrap_or("?");
+        *jobs.entry(job.clone()).or_default() += 1;
+        let service = service_of(&job);
+        if t["health"].as_str() != Some("up") {
+            let error = t["lastError"].as_str().unwrap_or("");
+            problems.push(format!(
+                "target {job} ({instance}) is down ({}): docker compose up -d {service}",
+                one_line(error)
+            ));
+            continue;
+        }
+        let interval = t["scrapeInterval"]
+            .as_str()
+            .and_then(|s| obslab_server::values::parse_duration(s).ok())
+            .map_or(15.0, |d| d.as_secs_f64());
+        let last = t["lastScrape"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+        if let Some(last) = last {
+            let age = (now - last.with_timezone(&Utc)).num_milliseconds() as f64 / 1000.0;
+            if age > 3.0 * interval {
+                problems.push(format!(
+                    "target {job} ({instance}) was last scraped {age:.0}s ago (interval {interval}s): \
+                     is Prometheus overloaded or its clock off? docker compose restart prometheus"
+                ));
+            }
+        }
+    }
+    for (job, n) in &jobs {
+        if *n == 0 {
+            problems.push(format!(
+                "job {job} has no target at all: check its static_configs in prometheus/prometheus.yml"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "{} targets up in {} jobs, scraped recently",
+            active.len(),
+            jobs.len()
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+async fn rules(prom: &Service) -> Verdict {
+    let rules = prom
+        .get_json("/api/v1/rules")
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let groups = rules["data"]["groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if groups.is_empty() {
+        return Err(
+            "no rule group loaded: is prometheus/rules/ mounted? docker compose logs prometheus"
+                .to_owned(),
+        );
+    }
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for g in &groups {
+        for r in g["rules"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            count += 1;
+            if r["health"].as_str().unwrap_or("ok") != "ok" {
+                problems.push(format!(
+                    "rule {} of group {} is {}: {}",
+                    r["name"].as_str().unwrap_or("?"),
+                    g["name"].as_str().unwrap_or("?"),
+                    r["health"].as_str().unwrap_or("?"),
+                    r["lastError"].as_str().unwrap_or("")
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "{} rule groups loaded, {count} rules healthy",
+            groups.len()
+        ))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+async fn alertmanagers(prom: &Service) -> Verdict {
+    let v = prom
+        .get_json("/api/v1/alertmanagers")
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let active = v["data"]["activeAlertmanagers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if active.is_empty() {
+        return Err(
+            "no Alertmanager discovered: alerts go nowhere; check the alerting: block of \
+             prometheus/prometheus.yml"
+                .to_owned(),
+        );
+    }
+    let urls: Vec<&str> = active.iter().filter_map(|a| a["url"].as_str()).collect();
+    Ok(format!("sends alerts to {}", urls.join(", ")))
+}
+
+// === Alertmanager ===
+
+async fn alertmanager_checks(am: &Service, report: &mut Report<'_>) -> std::io::Result<()> {
+    let ready = match am.call(Method::GET, "/-/ready", None, None).await {
+        Ok(r) if r.status == 200 => Ok(format!("{} is ready", am.base)),
+        Ok(r) => Err(format!(
+            "{}/-/ready answered {}: docker compose logs alertmanager",
+            am.base, r.status
+        )),
+        Err(e) => Err(format!("{e:#} — docker compose up -d alertmanager")),
+    };
+    if !report.line("Alertmanager", ready)? {
+        return Ok(());
+    }
+    let config = match am.get_json("/api/v2/status").await {
+        Ok(v) => {
+            let original = v["config"]["original"].as_str().unwrap_or("");
+            if original.contains("receivers") {
+                Ok("configuration loaded".to_owned())
+            } else {
+                Err("no configuration loaded: is alertmanager/ mounted? docker compose logs alertmanager".to_owned())
+            }
+        }
+        Err(e) => Err(format!("{e:#}")),
+    };
+    report.line("Alertmanager", config)?;
+    Ok(())
+}
+
+// === Grafana ===
+
+async fn grafana_checks(
+    grafana: &Service,
+    lab: &LabArgs,
+    report: &mut Report<'_>,
+) -> std::io::Result<()> {
+    let health = match grafana.get_json("/api/health").await {
+        Ok(v) if v["database"].as_str() == Some("ok") => Ok(format!(
+            "{} is healthy (version {})",
+            grafana.base,
+            v["version"].as_str().unwrap_or("?")
+        )),
+        Ok(v) => Err(format!(
+            "/api/health: database {}: docker compose logs grafana",
+            v["database"]
+        )),
+        Err(e) => Err(format!("{e:#} — docker compose up -d grafana")),
+    };
+    if !report.line("Grafana", health)? {
+        return Ok(());
+    }
+    let auth = lab
+        .grafana_user
+        .as_deref()
+        .map(|u| (u, lab.grafana_password.as_deref().unwrap_or("")));
+    let get = |path: String| async move {
+        let reply = grafana
+            .call_basic(Method::GET, &path, auth)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        Ok::<_, String>(reply)
+    };
+    let refused = |status: u16| {
+        format!(
+            "Grafana refused ({status}): set OBSLAB_GRAFANA_USER and OBSLAB_GRAFANA_PASSWORD \
+             (the compose lab: admin / admin, or GRAFANA_ADMIN_*)"
+        )
+    };
+    let datasource = match get(format!("/api/datasources/uid/{DATASOURCE_UID}/health")).await {
+        Ok(r) if r.status == 200 => Ok(format!("datasource uid {DATASOURCE_UID} is healthy")),
+        Ok(r) if r.status == 404 => Err(format!(
+            "dashboard queries use datasource uid {DATASOURCE_UID} but Grafana has none: \
+             is grafana/provisioning/ mounted? docker compose restart grafana"
+        )),
+        Ok(r) if r.status == 401 || r.status == 403 => Err(refused(r.status)),
+        Ok(r) => Err(format!(
+            "datasource uid {DATASOURCE_UID} is unhealthy ({}): {} — is Prometheus up?",
+            r.status,
+            r.json()
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| one_line(&r.body))
+        )),
+        Err(e) => Err(e),
+    };
+    report.line("Grafana", datasource)?;
+    let dashboards = match get("/api/search?type=dash-db".to_owned()).await {
+        Ok(r) if r.status == 200 => {
+            let found: Vec<String> = r
+                .json()
+                .ok()
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| d["uid"].as_str().map(str::to_owned))
+                .collect();
+            let missing: Vec<&str> = DASHBOARDS
+                .iter()
+                .copied()
+                .filter(|d| !found.iter().any(|f| f == d))
+                .collect();
+            if missing.is_empty() {
+                Ok(format!("dashboards {} present", DASHBOARDS.join(", ")))
+            } else {
+                Err(format!(
+                    "dashboard {} missing: is grafana/dashboards/ mounted? docker compose restart grafana",
+                    missing.join(", ")
+                ))
+            }
+        }
+        Ok(r) if r.status == 401 || r.status == 403 => Err(refused(r.status)),
+        Ok(r) => Err(format!(
+            "/api/search answered {}: {}",
+            r.status,
+            one_line(&r.body)
+        )),
+        Err(e) => Err(e),
+    };
+    report.line("Grafana", dashboards)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_parser_counts_samples_and_names_a_bad_line() {
+        let good = "# HELP x_total X.\n# TYPE x_total counter\nx_total{a=\"b c\"} 3\nup 1 1700000000\nh_bucket{le=\"+Inf\"} +Inf\n";
+        assert_eq!(parse_exposition(good), Ok(3));
+        assert_eq!(
+            parse_exposition("x_total 1\nnot a sample\n"),
+            Err("line 2: `not a sample`".to_owned())
+        );
+    }
+}
