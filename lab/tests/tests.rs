@@ -2,6 +2,7 @@
 //! binary, on real sockets bound to 127.0.0.1:0.
 
 mod cli;
+mod docs_options;
 mod doctor;
 mod inbox;
 mod util;
