@@ -78,11 +78,7 @@ impl Service {
             } else {
                 format!("{e}")
             };
-            anyhow!(
-                "{} at {} does not answer ({why}): is the lab up? (docker compose up -d)",
-                self.name,
-                self.base
-            )
+            anyhow!("{} at {} does not answer ({why})", self.name, self.base)
         })?;
         let status = response.status().as_u16();
         let body = response
@@ -173,7 +169,8 @@ impl Admin {
         let reply = self
             .server
             .call(method.clone(), path, Some(&self.token), body)
-            .await?;
+            .await
+            .map_err(|e| anyhow!("{e:#}: is the lab up? (docker compose up -d)"))?;
         match reply.status {
             200..=299 => reply.json().with_context(|| format!("{method} {path}")),
             401 => bail!(
