@@ -217,18 +217,70 @@ mod tests {
     use url::Url;
 
     use super::*;
+    use crate::mix::Mix;
 
-    /// On a one-thread runtime another task runs during the open loop only
-    /// if the loop yields: it must, while issuing a burst of due requests.
-    #[tokio::test]
-    async fn a_catch_up_burst_yields_to_other_tasks() {
-        // Bound but not listening: every connection is refused at once.
+    /// A client for a port that refuses every connection at once.
+    fn refused_client() -> (Client, Mix) {
         let socket = TcpSocket::new_v4().unwrap();
         socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let target = Url::parse(&format!("http://{}", socket.local_addr().unwrap())).unwrap();
         let mix = crate::mix::parse_mix("GET /=1").unwrap();
         let timeout = Duration::from_secs(1);
         let client = Client::new(&target, &mix, &HeaderMap::new(), timeout).unwrap();
+        // Bound, never listening: the port stays refused while `socket` lives.
+        std::mem::forget(socket);
+        (client, mix)
+    }
+
+    /// A generator whose runtime was blocked for 50 ms before its loop
+    /// could run (the schedule started 50 ms ago) sends every request late:
+    /// it measures that lag and the summary says the figures are its own.
+    #[tokio::test]
+    async fn a_starved_generator_reports_its_lag_and_warns() {
+        let (client, mix) = refused_client();
+        let recorder = Arc::new(Recorder::new(1, 1, None));
+        // Blocked: request n was due at n ms, the loop first runs at 50 ms
+        // or later, so each leaves at least 50 - n ms late.
+        let start = Instant::now() - Duration::from_millis(50);
+        let ctx = Arc::new(Context {
+            client,
+            mix: mix.clone(),
+            recorder: recorder.clone(),
+            start,
+            deadline: None,
+            requests: Some(10),
+            seed: 1,
+        });
+        let (_stop, stop) = watch::channel(false);
+        open(ctx, &Schedule::constant(1000.0), 100, stop).await;
+
+        let lag = recorder.schedule_lag();
+        assert_eq!(lag.len(), 10);
+        assert!(lag.min() >= 41_000 && lag.max() >= 50_000, "{lag:?}");
+        let info = crate::summary::RunInfo {
+            target: "t".into(),
+            model: crate::summary::ModelKind::Open,
+            seed: 1,
+            window: Duration::from_millis(10),
+            target_rps: 1000.0,
+            schedule_lag_us: Some(lag),
+            limits: crate::limits::Limits {
+                cpu_s: None,
+                wall_s: 0.05,
+                threads: 1,
+            },
+        };
+        let summary = crate::summary::Summary::build(info, &mix, &recorder.snapshot());
+        assert!(summary.schedule_lag_ms.is_some_and(|l| l.p50 >= 41.0));
+        assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+        assert!(summary.warnings[0].contains("sent late"));
+    }
+
+    /// On a one-thread runtime another task runs during the open loop only
+    /// if the loop yields: it must, while issuing a burst of due requests.
+    #[tokio::test]
+    async fn a_catch_up_burst_yields_to_other_tasks() {
+        let (client, mix) = refused_client();
         let recorder = Arc::new(Recorder::new(1, 1, None));
         let ctx = Arc::new(Context {
             client,
