@@ -135,7 +135,7 @@ impl LoadTest {
             Model::Open {
                 schedule,
                 max_in_flight,
-            } => Ok(driver::open(ctx, schedule, *max_in_flight, stop).await),
+            } => driver::open(ctx, schedule, *max_in_flight, plan.worker_threads(), stop).await,
             Model::Closed { concurrency } => {
                 driver::closed(ctx, *concurrency, plan.worker_threads(), stop).await
             }

@@ -1,0 +1,156 @@
+//! Open model: request `n` is due at `start + schedule.intended(n)`, whatever
+//! the target does.
+//!
+//! The schedule is dealt over `--threads` senders, each an OS thread with
+//! its own single-threaded runtime, its own keep-alive connections and its
+//! own recorder shard: sender `k` of `T` sends the requests `n ≡ k (mod T)`
+//! of the one absolute schedule. A sender sleeps until its next request is
+//! due unless it is already late, in which case it sends at once and keeps
+//! sending until it has caught up (a late timer must not lower the rate);
+//! while catching up it spends tokio's cooperative budget, so a long burst
+//! yields now and then to the requests it started. Each request carries its
+//! intended instant: latency is measured from it, and how late it left is
+//! recorded as the schedule lag, so a stalled target shows as latency and,
+//! past `--max-in-flight`, as dropped requests — never as a quietly lower
+//! rate — and a stalled generator shows as lag.
+//!
+//! The cap is one semaphore shared by the senders, taken with `try_acquire`:
+//! nothing ever queues. A request takes an idle connection of its sender
+//! (the most recently used) or opens one, and gives it back when answered;
+//! hyper's shared pool, whose checkout and connect under bursts cost more
+//! than the exchange, is not on this path. The mix draw of request `n`
+//! comes from an RNG seeded with `seed + n`, so a seed gives the same
+//! requests whatever the number of threads.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rand::SeedableRng as _;
+use rand::rngs::SmallRng;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+
+use super::{Context, on_threads};
+use crate::client::Connection;
+use crate::schedule::Schedule;
+
+/// Which part of the schedule a sender sends: `n ≡ thread (mod threads)`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lane {
+    /// This sender's index, also its recorder shard.
+    pub thread: usize,
+    /// The number of senders.
+    pub threads: usize,
+}
+
+/// Where a sender's window ended: the slot of its first request not sent,
+/// and its last send.
+pub(super) struct Ended {
+    slot: Instant,
+    last_send: Instant,
+}
+
+/// Runs the open model on `threads` senders until the schedule, the
+/// deadline, the request count or `stop` ends it, then waits for requests
+/// in flight; returns the end of the sending window.
+pub(crate) async fn open(
+    ctx: Arc<Context>,
+    schedule: &Schedule,
+    max_in_flight: usize,
+    threads: usize,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Instant> {
+    let permits = Arc::new(Semaphore::new(max_in_flight));
+    let ended = on_threads(threads, |thread| {
+        let lane = Lane { thread, threads };
+        sender(
+            ctx.clone(),
+            schedule.clone(),
+            lane,
+            permits.clone(),
+            stop.clone(),
+        )
+    })
+    .await?;
+    // The window closes at the first slot not used (the schedule is
+    // monotonic, so the earliest of the senders'), or at the last send.
+    let slot = ended.iter().map(|e| e.slot).min();
+    let last = ended.iter().map(|e| e.last_send).max();
+    Ok(slot.max(last).unwrap_or(ctx.start))
+}
+
+/// One sender: the requests of `lane`, each at its instant; returns once
+/// they are all answered.
+pub(super) async fn sender(
+    ctx: Arc<Context>,
+    schedule: Schedule,
+    lane: Lane,
+    permits: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) -> Ended {
+    let idle: Arc<Mutex<Vec<Connection>>> = Arc::default();
+    // Every request holds a clone of `running`: when all are dropped, the
+    // requests of this sender are done.
+    let (running, mut done) = mpsc::channel::<()>(1);
+    let limit = ctx.requests.unwrap_or(u64::MAX);
+    let shard = ctx.recorder.shard(lane.thread);
+    let mut last_send = ctx.start;
+    let mut n = lane.thread as u64;
+    let slot = loop {
+        let due = schedule
+            .intended(n)
+            .and_then(|offset| ctx.start.checked_add(offset));
+        let at = match due {
+            Some(at) if n < limit && ctx.deadline.is_none_or(|d| at < d) => at,
+            _ => {
+                let slot = due
+                    .or_else(|| schedule.length().map(|len| ctx.start + len))
+                    .unwrap_or(last_send);
+                break ctx.deadline.map_or(slot, |d| slot.min(d));
+            }
+        };
+        if at > Instant::now() {
+            tokio::select! {
+                () = sleep_until(at) => {}
+                _ = stop.wait_for(|stopped| *stopped) => break Instant::now(),
+            }
+        } else {
+            // Behind schedule: send at once, but let the runtime run the
+            // started requests (and the timers) once the budget is spent;
+            // then look at `stop`, which may have come meanwhile.
+            tokio::task::coop::consume_budget().await;
+            if *stop.borrow() {
+                break Instant::now();
+            }
+        }
+        let now = Instant::now();
+        let idx = ctx
+            .mix
+            .pick(&mut SmallRng::seed_from_u64(ctx.seed.wrapping_add(n)));
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                shard.sent(idx, Some(now.saturating_duration_since(at)));
+                let (ctx, idle, running) = (ctx.clone(), idle.clone(), running.clone());
+                tokio::spawn(async move {
+                    let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+                    let mut connection = taken.unwrap_or_else(|| ctx.client.connection());
+                    let outcome = connection.send(idx).await;
+                    ctx.recorder.shard(lane.thread).finished(idx, at, &outcome);
+                    drop(permit);
+                    idle.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(connection);
+                    drop(running);
+                });
+            }
+            Err(_) => shard.dropped(idx),
+        }
+        last_send = now;
+        n += lane.threads as u64;
+    };
+    drop(running);
+    let _ = done.recv().await;
+    Ended {
+        slot: slot.max(ctx.start),
+        last_send,
+    }
+}
