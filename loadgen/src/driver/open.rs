@@ -18,7 +18,12 @@
 //! nothing ever queues. A request takes an idle connection of its sender
 //! (the most recently used) or opens one, and gives it back when answered;
 //! hyper's shared pool, whose checkout and connect under bursts cost more
-//! than the exchange, is not on this path. The mix draw of request `n`
+//! than the exchange, is not on this path. At most [`CONNECTING`] new
+//! connections per sender are being opened at once: a burst that finds no
+//! idle connection waits (holding its in-flight permit, its latency still
+//! counting from its intended instant) for a connection to come back or a
+//! connect to finish, instead of sending hundreds of SYNs that overflow the
+//! target's accept queue and come back a second later. The mix draw of request `n`
 //! comes from an RNG seeded with `seed + n`, so a seed gives the same
 //! requests whatever the number of threads.
 
@@ -26,12 +31,69 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rand::SeedableRng as _;
 use rand::rngs::SmallRng;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::{Context, on_threads};
-use crate::client::Connection;
+use crate::client::{Client, Connection};
 use crate::schedule::Schedule;
+
+/// New connections one sender may be opening at once.
+pub(super) const CONNECTING: usize = 16;
+
+/// A sender's keep-alive connections: idle ones, and the right to open more.
+struct Connections {
+    idle: Mutex<Vec<Connection>>,
+    /// Permits to open a connection (at most [`CONNECTING`] at once).
+    connecting: Semaphore,
+    /// Told when a connection comes back.
+    returned: Notify,
+}
+
+impl Connections {
+    fn new() -> Self {
+        Self {
+            idle: Mutex::default(),
+            connecting: Semaphore::new(CONNECTING),
+            returned: Notify::new(),
+        }
+    }
+
+    fn pop(&self) -> Option<Connection> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    /// The most recently used idle connection, or a new one with the
+    /// permit to open it (hold it until its first answer), whichever is
+    /// first available.
+    async fn take(&self, client: &Client) -> (Connection, Option<SemaphorePermit<'_>>) {
+        loop {
+            let returned = self.returned.notified();
+            if let Some(connection) = self.pop() {
+                return (connection, None);
+            }
+            tokio::select! {
+                biased;
+                () = returned => {}
+                permit = self.connecting.acquire() => {
+                    return (client.connection(), permit.ok());
+                }
+            }
+        }
+    }
+
+    /// Gives `connection` back for the next request.
+    fn give_back(&self, connection: Connection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(connection);
+        self.returned.notify_one();
+    }
+}
 
 /// Which part of the schedule a sender sends: `n ≡ thread (mod threads)`.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +149,7 @@ pub(super) async fn sender(
     permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) -> Ended {
-    let idle: Arc<Mutex<Vec<Connection>>> = Arc::default();
+    let connections = Arc::new(Connections::new());
     // Every request holds a clone of `running`: when all are dropped, the
     // requests of this sender are done.
     let (running, mut done) = mpsc::channel::<()>(1);
@@ -129,17 +191,15 @@ pub(super) async fn sender(
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 shard.sent(idx, Some(now.saturating_duration_since(at)));
-                let (ctx, idle, running) = (ctx.clone(), idle.clone(), running.clone());
+                let (ctx, connections) = (ctx.clone(), connections.clone());
+                let running = running.clone();
                 tokio::spawn(async move {
-                    let taken = idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-                    let mut connection = taken.unwrap_or_else(|| ctx.client.connection());
+                    let (mut connection, opening) = connections.take(&ctx.client).await;
                     let outcome = connection.send(idx).await;
+                    drop(opening);
+                    connections.give_back(connection);
                     ctx.recorder.shard(lane.thread).finished(idx, at, &outcome);
-                    drop(permit);
-                    idle.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(connection);
-                    drop(running);
+                    drop((permit, running));
                 });
             }
             Err(_) => shard.dropped(idx),
