@@ -186,7 +186,8 @@ mod tests {
             thread: 0,
             threads: 1,
         };
-        open::sender(ctx, schedule, lane, Arc::new(Semaphore::new(1)), stop).await;
+        let cap = (Arc::new(Semaphore::new(1)), 1);
+        open::sender(ctx, schedule, lane, cap, stop).await;
         let issued_when_observed = observer.await.unwrap();
         assert!(
             issued_when_observed < 1000,

@@ -18,15 +18,22 @@
 //! nothing ever queues. A request takes an idle connection of its sender
 //! (the most recently used) or opens one, and gives it back when answered;
 //! hyper's shared pool, whose checkout and connect under bursts cost more
-//! than the exchange, is not on this path. At most [`CONNECTING`] new
-//! connections per sender are being opened at once: a burst that finds no
-//! idle connection waits (holding its in-flight permit, its latency still
-//! counting from its intended instant) for a connection to come back or a
-//! connect to finish, instead of sending hundreds of SYNs that overflow the
-//! target's accept queue and come back a second later. The mix draw of request `n`
+//! than the exchange, is not on this path. The senders together keep at
+//! most [`CONNECTIONS`] connections (or `--max-in-flight`, if lower), and
+//! each opens at most [`CONNECTING`] at once: a burst that finds no idle
+//! connection waits, holding its in-flight permit, for one to come back or
+//! a connect to finish. Without that bound a stall snowballed: every
+//! request due meanwhile opened a connection of its own, the connects and
+//! accepts cost the target (on the same cores) more CPU, their SYNs
+//! overflowed its accept queue (retransmitted a second later), and the run
+//! ended in drops. A request leaves when it has a connection, so the time
+//! it waited for one counts in the schedule lag (and its latency, as
+//! always, from the intended instant): a generator short of connections
+//! says so. The mix draw of request `n`
 //! comes from an RNG seeded with `seed + n`, so a seed gives the same
 //! requests whatever the number of threads.
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rand::SeedableRng as _;
@@ -38,12 +45,18 @@ use super::{Context, on_threads};
 use crate::client::{Client, Connection};
 use crate::schedule::Schedule;
 
+/// Connections all senders together keep at most (like oha's `-c`).
+pub(super) const CONNECTIONS: usize = 256;
+
 /// New connections one sender may be opening at once.
 pub(super) const CONNECTING: usize = 16;
 
 /// A sender's keep-alive connections: idle ones, and the right to open more.
 struct Connections {
     idle: Mutex<Vec<Connection>>,
+    /// Connections made so far, at most `cap`.
+    opened: AtomicUsize,
+    cap: usize,
     /// Permits to open a connection (at most [`CONNECTING`] at once).
     connecting: Semaphore,
     /// Told when a connection comes back.
@@ -51,9 +64,12 @@ struct Connections {
 }
 
 impl Connections {
-    fn new() -> Self {
+    /// Room for `cap` connections (at least one).
+    fn new(cap: usize) -> Self {
         Self {
             idle: Mutex::default(),
+            opened: AtomicUsize::new(0),
+            cap: cap.max(1),
             connecting: Semaphore::new(CONNECTING),
             returned: Notify::new(),
         }
@@ -66,20 +82,28 @@ impl Connections {
             .pop()
     }
 
-    /// The most recently used idle connection, or a new one with the
-    /// permit to open it (hold it until its first answer), whichever is
-    /// first available.
+    /// The most recently used idle connection, or, below the cap, a new
+    /// one with the permit to open it (hold it until its first answer),
+    /// whichever is first available.
     async fn take(&self, client: &Client) -> (Connection, Option<SemaphorePermit<'_>>) {
         loop {
             let returned = self.returned.notified();
             if let Some(connection) = self.pop() {
                 return (connection, None);
             }
+            if self.opened.load(Relaxed) >= self.cap {
+                returned.await;
+                continue;
+            }
             tokio::select! {
                 biased;
                 () = returned => {}
                 permit = self.connecting.acquire() => {
-                    return (client.connection(), permit.ok());
+                    // Another request may have taken the last room meanwhile.
+                    if self.opened.fetch_add(1, Relaxed) < self.cap {
+                        return (client.connection(), permit.ok());
+                    }
+                    self.opened.fetch_sub(1, Relaxed);
                 }
             }
         }
@@ -124,13 +148,8 @@ pub(crate) async fn open(
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let ended = on_threads(threads, |thread| {
         let lane = Lane { thread, threads };
-        sender(
-            ctx.clone(),
-            schedule.clone(),
-            lane,
-            permits.clone(),
-            stop.clone(),
-        )
+        let cap = (permits.clone(), max_in_flight);
+        sender(ctx.clone(), schedule.clone(), lane, cap, stop.clone())
     })
     .await?;
     // The window closes at the first slot not used (the schedule is
@@ -140,16 +159,23 @@ pub(crate) async fn open(
     Ok(slot.max(last).unwrap_or(ctx.start))
 }
 
-/// One sender: the requests of `lane`, each at its instant; returns once
-/// they are all answered.
+/// The connections one of `threads` senders may keep: its share of
+/// [`CONNECTIONS`], or of the in-flight cap `max_in_flight` if lower.
+fn per_sender(max_in_flight: usize, threads: usize) -> usize {
+    CONNECTIONS.min(max_in_flight).div_ceil(threads.max(1))
+}
+
+/// One sender: the requests of `lane`, each at its instant, under the
+/// in-flight cap (`permits`, of `max_in_flight`); returns once they are all
+/// answered.
 pub(super) async fn sender(
     ctx: Arc<Context>,
     schedule: Schedule,
     lane: Lane,
-    permits: Arc<Semaphore>,
+    (permits, max_in_flight): (Arc<Semaphore>, usize),
     mut stop: watch::Receiver<bool>,
 ) -> Ended {
-    let connections = Arc::new(Connections::new());
+    let connections = Arc::new(Connections::new(per_sender(max_in_flight, lane.threads)));
     // Every request holds a clone of `running`: when all are dropped, the
     // requests of this sender are done.
     let (running, mut done) = mpsc::channel::<()>(1);
@@ -190,15 +216,16 @@ pub(super) async fn sender(
             .pick(&mut SmallRng::seed_from_u64(ctx.seed.wrapping_add(n)));
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                shard.sent(idx, Some(now.saturating_duration_since(at)));
                 let (ctx, connections) = (ctx.clone(), connections.clone());
                 let running = running.clone();
                 tokio::spawn(async move {
                     let (mut connection, opening) = connections.take(&ctx.client).await;
+                    let shard = ctx.recorder.shard(lane.thread);
+                    shard.sent(idx, Some(at.elapsed()));
                     let outcome = connection.send(idx).await;
                     drop(opening);
                     connections.give_back(connection);
-                    ctx.recorder.shard(lane.thread).finished(idx, at, &outcome);
+                    shard.finished(idx, at, &outcome);
                     drop((permit, running));
                 });
             }
