@@ -9,15 +9,24 @@
 #   THREADS=1 bench/loadgen.sh       # obslab-loadgen --threads (default: CPU count)
 #   BEFORE=/path/to/old/obslab-loadgen bench/loadgen.sh
 #                                    # also the old binary in the closed-model
-#                                    # rounds and the CPU figure: both medians
-#                                    # and the ratio new / before
+#                                    # rounds, the open-model table and the CPU
+#                                    # figure: both medians and the ratio
+#                                    # new / before
+#   OPEN_RATES="20000 25000" OPEN_SECS=8 bench/loadgen.sh
+#                                    # the open model vs oha at full speed
+#                                    # (OPEN_RATES= skips it)
+#   OPEN_ONLY=1 bench/loadgen.sh     # only the open model (2.)
 #
 # 1. Closed model, same connections and duration, alternating tools:
 #    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios), and
 #    vs the BEFORE binary when given (same options, alternating in each round).
 #    Then CPU time (user + sys) per request of obslab-loadgen and oha for the
 #    same fixed number of requests (/usr/bin/time).
-# 2. Open model: achieved vs target rate at 1,000 and 10,000 req/s.
+# 2. Open model: achieved vs target rate at 1,000 and 10,000 req/s; then, at
+#    each of OPEN_RATES, obslab-loadgen --rate R vs oha -q R -c OHA_CONNS
+#    --latency-correction (both time from the intended send), ROUNDS rounds
+#    alternating who goes first: sent rate, dropped, p99, CPU per request,
+#    medians and ratios.
 # 3. Memory: RSS of a 1,000 req/s run at 10 s and 60 s (LONG=1: 1 and 5 min).
 # 4. CPU per request, when valgrind is installed: instructions per request of
 #    obslab-loadgen and oha under callgrind, the same for the same binary and
@@ -36,6 +45,7 @@ SECS=${SECS:-10}
 CONNS=${CONNS:-50}
 PORT=${PORT:-18090}
 LONG=${LONG:-0}
+OPEN_ONLY=${OPEN_ONLY:-0}
 THREADS=${THREADS:-$(nproc)}
 BEFORE=${BEFORE:-}
 URL="http://127.0.0.1:$PORT/"
@@ -79,7 +89,9 @@ oha_rps() {
 "$BARE" "127.0.0.1:$PORT" & pids+=($!)
 wait_port "$PORT"
 
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); closed model: $CONNS connections, ${SECS}s per run, $ROUNDS rounds, alternating; obslab-loadgen --threads $THREADS"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$OPEN_ONLY" != 1 ]; then
+echo "closed model: $CONNS connections, ${SECS}s per run, $ROUNDS rounds, alternating; obslab-loadgen --threads $THREADS"
 if [ -n "$BEFORE" ]; then echo "before: $BEFORE (goes first in even rounds)"; fi
 lg_runs=(); before_runs=(); wrk_runs=(); oha_runs=()
 for r in $(seq 1 "$ROUNDS"); do
@@ -138,6 +150,8 @@ else
   echo "oha not found: cargo install oha, then run again for the oha ratio"
 fi
 
+fi
+
 for rate in 1000 10000; do
   RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate "$rate" --duration "${SECS}s" \
     --progress off --output json 2>/dev/null >/tmp/loadgen-bench-open.json
@@ -145,6 +159,68 @@ for rate in 1000 10000; do
     </tmp/loadgen-bench-open.json
 done
 rm -f /tmp/loadgen-bench-open.json
+
+# The open model at full speed, vs oha timing from the intended send too.
+OPEN_RATES=${OPEN_RATES-"20000 25000"}
+OPEN_SECS=${OPEN_SECS:-8}
+OHA_CONNS=${OHA_CONNS:-200}
+open_tmp=$(mktemp -d)
+open_run() { # tool rate -> "sent_% dropped p99_ms cpu_us_per_request lag_p99_ms"
+  local tool=$1 rate=$2 out="$open_tmp/out.json" cpu="$open_tmp/cpu"
+  if [ "$tool" = oha ]; then
+    /usr/bin/time -f "%U %S" -o "$cpu" oha -z "${OPEN_SECS}s" -q "$rate" -c "$OHA_CONNS" \
+      --latency-correction --no-tui --output-format json "$URL" >"$out" 2>/dev/null
+  else
+    RUST_LOG=error /usr/bin/time -f "%U %S" -o "$cpu" "$tool" --target "$URL" --mix "GET /=1" \
+      --rate "$rate" --duration "${OPEN_SECS}s" --threads "$THREADS" --progress off \
+      --output json >"$out" 2>/dev/null
+  fi
+  python3 - "$tool" "$rate" "$OPEN_SECS" "$out" "$cpu" <<'PY'
+import json, sys
+tool, rate, secs, out, cpu = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+d = json.load(open(out))
+user, system = map(float, open(cpu).read().split()[-2:])
+if tool == "oha":
+    sent = sum(d["statusCodeDistribution"].values()) + sum(d["errorDistribution"].values())
+    pct, dropped, p99, lag = 100 * sent / (rate * secs), 0, 1000 * d["latencyPercentiles"]["p99"], "-"
+else:
+    sent, pct, dropped = d["requests"], 100 * d["achieved_rps"] / d["target_rps"], d["dropped"]
+    p99, lag = d["latency_ms"]["p99"], d.get("schedule_lag_ms", {}).get("p99", "-")
+print(f"{pct:.2f} {dropped} {p99:.3f} {(user + system) * 1e6 / max(sent, 1):.2f} {lag}")
+PY
+}
+open_line() { # label "sent_% dropped p99 cpu lag"
+  set -- "$1" $2
+  echo "    $1: sent $2 %, dropped $3, p99 $4 ms, CPU $5 us/request, schedule lag p99 $6 ms"
+}
+col() { cut -d' ' -f"$1" | median; }
+for rate in $OPEN_RATES; do
+  [ "$have_oha" = 1 ] || { echo "oha not found: no open-model table"; break; }
+  echo "open model vs oha -q $rate -c $OHA_CONNS --latency-correction, ${OPEN_SECS}s, $ROUNDS rounds alternating (load average $(cut -d' ' -f1 /proc/loadavg))"
+  lg=(); oh=(); bf=()
+  for r in $(seq 1 "$ROUNDS"); do
+    if [ $((r % 2)) = 1 ]; then
+      lg+=("$(open_run "$LOADGEN" "$rate")"); oh+=("$(open_run oha "$rate")")
+    else
+      oh+=("$(open_run oha "$rate")"); lg+=("$(open_run "$LOADGEN" "$rate")")
+    fi
+    if [ -n "$BEFORE" ]; then bf+=("$(open_run "$BEFORE" "$rate")"); fi
+    echo "  round $r:"
+    open_line obslab-loadgen "${lg[-1]}"
+    if [ -n "$BEFORE" ]; then open_line before "${bf[-1]}"; fi
+    open_line oha "${oh[-1]}"
+  done
+  med() { local i; for i in 1 2 3 4; do printf '%s ' "$(printf '%s\n' "$@" | col "$i")"; done; printf '%s\n' "$(printf '%s\n' "$@" | cut -d' ' -f5 | sort -n | sed -n "$(( ($# + 1) / 2 ))p")"; }
+  lgm=$(med "${lg[@]}"); ohm=$(med "${oh[@]}")
+  echo "  medians at $rate req/s:"
+  open_line obslab-loadgen "$lgm"
+  if [ -n "$BEFORE" ]; then open_line before "$(med "${bf[@]}")"; fi
+  open_line oha "$ohm"
+  set -- $lgm; lg_p99=$3; lg_cpu=$4; set -- $ohm
+  echo "  ratios obslab-loadgen / oha: p99 $(ratio "$lg_p99" "$3")x (target <= 1.5x), CPU per request $(ratio "$lg_cpu" "$4")x (target <= 1.0x)"
+done
+rm -rf "$open_tmp"
+[ "$OPEN_ONLY" = 1 ] && exit 0
 
 if [ "$LONG" = 1 ]; then early=60; late=300; else early=10; late=60; fi
 RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate 1000 --duration "$((late + 5))s" \

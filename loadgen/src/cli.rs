@@ -82,8 +82,9 @@ pub struct Args {
     #[arg(long, env = "LOADGEN_MAX_IN_FLIGHT", value_name = "N", value_parser = parse_count)]
     pub max_in_flight: Option<u64>,
 
-    /// Closed model: threads the workers (one connection each) are spread
-    /// over, each running its own single-threaded runtime [default: CPU count]
+    /// Sending threads, each running its own single-threaded runtime: the
+    /// open model deals the schedule over them, the closed model its workers
+    /// (one connection each) [default: CPU count]
     #[arg(long, env = "LOADGEN_THREADS", value_name = "N", value_parser = parse_count)]
     pub threads: Option<u64>,
 

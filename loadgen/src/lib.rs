@@ -6,7 +6,8 @@
 //! pointing down:
 //!
 //! - values, which know nothing of a run: [`value`] (option parsers),
-//!   [`mix`], [`schedule`] (pure pacing), [`threshold`];
+//!   [`mix`], [`schedule`] (pure pacing), [`threshold`], [`limits`] (when
+//!   the generator limits the figures);
 //! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
 //!   [`client`] that sends (with its outcome taxonomy);
 //! - the run itself: the private `driver` paces, [`recorder`] accumulates
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod client;
 mod driver;
 pub mod exporter;
+pub mod limits;
 pub mod mix;
 pub mod plan;
 mod progress;
@@ -43,6 +45,7 @@ pub use summary::Summary;
 use crate::client::Client;
 use crate::driver::Context;
 use crate::exporter::Metrics;
+use crate::limits::Limits;
 use crate::progress::Monitor;
 use crate::recorder::Recorder;
 use crate::summary::{ModelKind, RunInfo};
@@ -109,6 +112,7 @@ impl LoadTest {
             tracing::info!("stopping: waiting for the requests in flight");
             let _ = stop_tx.send(true);
         });
+        let cpu_before = limits::process_cpu_seconds();
         let start = Instant::now();
         let ctx = Arc::new(Context {
             client: self.client.clone(),
@@ -131,7 +135,7 @@ impl LoadTest {
             Model::Open {
                 schedule,
                 max_in_flight,
-            } => Ok(driver::open(ctx, schedule, *max_in_flight, stop).await),
+            } => driver::open(ctx, schedule, *max_in_flight, plan.worker_threads(), stop).await,
             Model::Closed { concurrency } => {
                 driver::closed(ctx, *concurrency, plan.worker_threads(), stop).await
             }
@@ -139,6 +143,10 @@ impl LoadTest {
         monitor.finish();
         stopper.abort();
         let end = end?;
+        let wall_s = start.elapsed().as_secs_f64();
+        let cpu_s = limits::process_cpu_seconds()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before);
         self.recorder.target_rate(0.0);
 
         let window = end.saturating_duration_since(start);
@@ -154,6 +162,13 @@ impl LoadTest {
             seed: plan.seed,
             window,
             target_rps,
+            schedule_lag_us: matches!(plan.model, Model::Open { .. })
+                .then(|| self.recorder.schedule_lag()),
+            limits: Limits {
+                cpu_s,
+                wall_s,
+                threads: Limits::usable(plan.worker_threads()),
+            },
         };
         let mut summary = Summary::build(info, &plan.mix, &self.recorder.snapshot());
         summary.thresholds = plan
@@ -161,6 +176,9 @@ impl LoadTest {
             .iter()
             .map(|t| t.evaluate(&summary))
             .collect();
+        for warning in &summary.warnings {
+            tracing::warn!("{warning}");
+        }
         Ok(summary)
     }
 }

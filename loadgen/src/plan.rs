@@ -41,7 +41,8 @@ pub struct Plan {
     pub metrics_listen: Option<SocketAddr>,
     /// Seed of the mix draws.
     pub seed: u64,
-    /// Closed model: worker threads (one runtime each).
+    /// Sending threads (one runtime each): the open model's senders, the
+    /// closed model's worker threads.
     pub threads: usize,
     /// Progress display.
     pub progress: ProgressMode,
@@ -68,12 +69,12 @@ pub enum Model {
 }
 
 impl Plan {
-    /// How many OS threads the closed model's workers are spread over (at
-    /// least one, at most one per worker); 1 in the open model, whose
-    /// requests run on the main runtime.
+    /// How many OS threads send: the open model's senders (at least one),
+    /// or the threads the closed model's workers are spread over (at least
+    /// one, at most one per worker).
     pub fn worker_threads(&self) -> usize {
         match self.model {
-            Model::Open { .. } => 1,
+            Model::Open { .. } => self.threads.max(1),
             Model::Closed { concurrency } => self.threads.clamp(1, concurrency.max(1)),
         }
     }

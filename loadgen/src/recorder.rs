@@ -14,7 +14,12 @@
 //! readers contend for. Readers merge: [`Recorder::progress`] sums the
 //! counters of every shard for the live display, [`Recorder::snapshot`]
 //! adds the histograms up (HdrHistograms merge exactly). The open model's
-//! requests, paced by one loop, all record into shard 0.
+//! sender threads each record into their own shard too.
+//!
+//! Each shard also keeps the open model's schedule lag: how late each
+//! request left after its intended instant, in an HdrHistogram with the
+//! latencies' unit and bounds, so the generator's own delays are measured
+//! rather than silently added to the target's latency.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -29,6 +34,18 @@ use crate::exporter::Metrics;
 
 /// Highest latency kept exactly: one hour, in microseconds.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// An empty histogram of microseconds, 1 µs to an hour, 3 significant
+/// digits: the bounds of every latency and lag histogram, so any two merge.
+pub fn histogram_us() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
+}
+
+/// Records `d` in microseconds (at least 1, at most the histogram's top).
+fn record_us(h: &mut Histogram<u64>, d: Duration) {
+    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    h.saturating_record(us.max(1));
+}
 
 /// Counts and latencies of one mix entry (or of the whole run, merged).
 #[derive(Debug, Clone)]
@@ -92,8 +109,7 @@ struct Entry {
 
 impl Entry {
     fn new() -> Self {
-        let latency = Histogram::new_with_bounds(1, MAX_LATENCY_US, 3)
-            .expect("static histogram bounds are valid");
+        let latency = histogram_us();
         Self {
             requests: AtomicU64::new(0),
             responses: AtomicU64::new(0),
@@ -122,11 +138,24 @@ impl Entry {
     }
 }
 
+/// What one thread writes: its mix entries and its schedule lag.
+struct ShardData {
+    entries: Box<[Entry]>,
+    /// Open model: how late this thread's sends left, in microseconds.
+    lag: Mutex<Histogram<u64>>,
+}
+
+impl ShardData {
+    fn lag(&self) -> std::sync::MutexGuard<'_, Histogram<u64>> {
+        self.lag.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The shared accumulator of a run: one shard of accumulators per writing
 /// thread.
 pub struct Recorder {
-    /// `shards[s][idx]`: mix entry `idx` as thread `s` saw it.
-    shards: Box<[Box<[Entry]>]>,
+    /// `shards[s].entries[idx]`: mix entry `idx` as thread `s` saw it.
+    shards: Box<[ShardData]>,
     warned: [AtomicBool; 3],
     metrics: Option<Arc<Metrics>>,
 }
@@ -135,7 +164,10 @@ impl Recorder {
     /// A recorder for `entries` mix entries written by `shards` threads (at
     /// least one), mirroring into `metrics`.
     pub fn new(entries: usize, shards: usize, metrics: Option<Arc<Metrics>>) -> Self {
-        let shard = || (0..entries).map(|_| Entry::new()).collect();
+        let shard = || ShardData {
+            entries: (0..entries).map(|_| Entry::new()).collect(),
+            lag: Mutex::new(histogram_us()),
+        };
         Self {
             shards: (0..shards.max(1)).map(|_| shard()).collect(),
             warned: Default::default(),
@@ -147,7 +179,7 @@ impl Recorder {
     /// of shards).
     pub fn shard(&self, index: usize) -> Shard<'_> {
         Shard {
-            entries: &self.shards[index % self.shards.len()],
+            data: &self.shards[index % self.shards.len()],
             recorder: self,
         }
     }
@@ -163,7 +195,7 @@ impl Recorder {
     /// mix entry and shard.
     pub fn progress(&self) -> Progress {
         let mut p = Progress::default();
-        for e in self.shards.iter().flat_map(|shard| shard.iter()) {
+        for e in self.shards.iter().flat_map(|shard| shard.entries.iter()) {
             p.requests += e.requests.load(Relaxed);
             p.responses += e.responses.load(Relaxed);
             p.errors += e.errors.iter().map(|n| n.load(Relaxed)).sum::<u64>();
@@ -175,13 +207,24 @@ impl Recorder {
     /// A copy of every entry's stats, shards merged, in mix order.
     pub fn snapshot(&self) -> Vec<Stats> {
         let (first, rest) = self.shards.split_first().expect("at least one shard");
-        let mut stats: Vec<Stats> = first.iter().map(Entry::stats).collect();
+        let mut stats: Vec<Stats> = first.entries.iter().map(Entry::stats).collect();
         for shard in rest {
-            for (total, entry) in stats.iter_mut().zip(shard.iter()) {
+            for (total, entry) in stats.iter_mut().zip(shard.entries.iter()) {
                 total.merge(&entry.stats());
             }
         }
         stats
+    }
+
+    /// How late the sends left after their intended instants (open model),
+    /// in microseconds, shards merged.
+    pub fn schedule_lag(&self) -> Histogram<u64> {
+        let mut lag = histogram_us();
+        for shard in &self.shards {
+            lag.add(&*shard.lag())
+                .expect("histograms share their bounds");
+        }
+        lag
     }
 
     /// Logs the first error of each kind, with its cause chain.
@@ -197,14 +240,18 @@ impl Recorder {
 
 /// One thread's view of the recorder: where it writes its requests.
 pub struct Shard<'a> {
-    entries: &'a [Entry],
+    data: &'a ShardData,
     recorder: &'a Recorder,
 }
 
 impl Shard<'_> {
-    /// Entry `idx` is being sent, `lag` after its intended time (open model).
+    /// Entry `idx` is being sent, `lag` after its intended time (open
+    /// model: recorded in the schedule lag).
     pub fn sent(&self, idx: usize, lag: Option<Duration>) {
-        self.entries[idx].requests.fetch_add(1, Relaxed);
+        self.data.entries[idx].requests.fetch_add(1, Relaxed);
+        if let Some(lag) = lag {
+            record_us(&mut self.data.lag(), lag);
+        }
         if let Some(m) = &self.recorder.metrics {
             m.sent(lag);
         }
@@ -213,13 +260,12 @@ impl Shard<'_> {
     /// Entry `idx` finished with `outcome`; latency counts from `since`.
     pub fn finished(&self, idx: usize, since: Instant, outcome: &Outcome) {
         let latency = since.elapsed();
-        let entry = &self.entries[idx];
+        let entry = &self.data.entries[idx];
         let outcome = match outcome {
             Ok(status) => {
-                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
                 let mut answers = entry.answers();
                 *answers.0.entry(*status).or_default() += 1;
-                answers.1.saturating_record(us.max(1));
+                record_us(&mut answers.1, latency);
                 drop(answers);
                 entry.responses.fetch_add(1, Relaxed);
                 Ok(*status)
@@ -237,7 +283,7 @@ impl Shard<'_> {
 
     /// Entry `idx` was due but the in-flight cap refused it.
     pub fn dropped(&self, idx: usize) {
-        self.entries[idx].dropped.fetch_add(1, Relaxed);
+        self.data.entries[idx].dropped.fetch_add(1, Relaxed);
         if let Some(m) = &self.recorder.metrics {
             m.dropped(idx);
         }
@@ -255,7 +301,7 @@ mod tests {
         let timeout = || Err(RequestError::Timeout(Duration::from_secs(1)));
         for index in 0..3 {
             let shard = recorder.shard(index);
-            shard.sent(0, None);
+            shard.sent(0, Some(Duration::from_millis(index as u64)));
             shard.finished(0, start, &Ok(200));
             shard.sent(1, None);
             shard.finished(1, start, &timeout());
@@ -279,5 +325,8 @@ mod tests {
         assert_eq!((stats[1].requests, stats[1].dropped), (3, 3));
         assert_eq!(stats[1].errors, [3, 0, 0]);
         assert!(stats[1].latency_us.is_empty());
+        // Only sends with a lag count in it: 0, 1 and 2 ms.
+        let lag = recorder.schedule_lag();
+        assert_eq!((lag.len(), lag.max() / 1000), (3, 2));
     }
 }

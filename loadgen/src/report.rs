@@ -62,6 +62,13 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
         s.error_rate()
     )?;
     writeln!(w, "  latency (ms)  {}", latency_line(&s.latency_ms))?;
+    if let Some(lag) = &s.schedule_lag_ms {
+        writeln!(
+            w,
+            "  sched. lag    p50 {:.2}  p99 {:.2}  max {:.2} ms (how late requests left)",
+            lag.p50, lag.p99, lag.max
+        )?;
+    }
     writeln!(w, "  status codes  {}", status_line(&s.status_codes))?;
     writeln!(w)?;
     writeln!(
@@ -93,6 +100,10 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
             l.p99,
             l.max
         )?;
+    }
+    for warning in &s.warnings {
+        writeln!(w)?;
+        writeln!(w, "  WARNING: {warning}")?;
     }
     if !s.thresholds.is_empty() {
         writeln!(w)?;

@@ -3,8 +3,13 @@
 //! Field names are a contract with users' scripts: `target`, `duration_s`,
 //! `requests`, `responses`, `dropped`, `errors{timeout,connect,other}`,
 //! `achieved_rps`, `target_rps`, `latency_ms{min,mean,p50,p90,p95,p99,p999,max}`,
-//! `status_codes`, `endpoints[]` and `thresholds[]`. CI scripts read them
-//! with `jq`, so they are renamed never, and only ever added to.
+//! `status_codes`, `endpoints[]` and `thresholds[]`, then (added later)
+//! `schedule_lag_ms{p50,p99,max}` (open model only) and `warnings[]`. CI
+//! scripts read them with `jq`, so they are renamed never, and only ever
+//! added to.
+//!
+//! The warnings say when the figures are limited by the load generator
+//! rather than by the target (see [`limits`]).
 //!
 //! The summary measures what thresholds ask for ([`Measure`]) and carries
 //! their results as data; judging them is the caller's last step.
@@ -13,8 +18,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::limits::{self, Limits};
 use crate::mix::Mix;
 use crate::plan::Model;
 use crate::recorder::Stats;
@@ -53,6 +60,24 @@ pub struct Summary {
     pub endpoints: Vec<Endpoint>,
     /// Outcome of each `--threshold`.
     pub thresholds: Vec<ThresholdResult>,
+    /// Open model: how late the requests left after their intended send
+    /// time (absent in the closed model, which has no schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_ms: Option<Lag>,
+    /// Why the figures may be the load generator's limits rather than the
+    /// target's; empty when there is no such sign.
+    pub warnings: Vec<String>,
+}
+
+/// Schedule lag statistics in milliseconds (microsecond resolution).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Lag {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Latest send.
+    pub max: f64,
 }
 
 /// Which model paced the run.
@@ -156,6 +181,10 @@ pub struct RunInfo {
     pub window: Duration,
     /// Mean scheduled rate over the window (0 in the closed model).
     pub target_rps: f64,
+    /// Open model: the schedule lag, in microseconds.
+    pub schedule_lag_us: Option<Histogram<u64>>,
+    /// The generator's own CPU use and the threads it could use.
+    pub limits: Limits,
 }
 
 impl Summary {
@@ -187,6 +216,10 @@ impl Summary {
                 status_codes: status_codes(s),
             })
             .collect();
+        let latency_ms = latency(&total);
+        let schedule_lag_ms = info.schedule_lag_us.as_ref().map(lag);
+        let warnings =
+            limits::warnings(schedule_lag_ms.map(|l| l.p99), latency_ms.p99, &info.limits);
         Summary {
             target: info.target,
             model: info.model,
@@ -198,10 +231,12 @@ impl Summary {
             errors: errors(&total),
             achieved_rps: round3(achieved_rps),
             target_rps: round3(info.target_rps),
-            latency_ms: latency(&total),
+            latency_ms,
             status_codes: status_codes(&total),
             endpoints,
             thresholds: Vec::new(),
+            schedule_lag_ms,
+            warnings,
         }
     }
 
@@ -285,6 +320,18 @@ fn latency(s: &Stats) -> Latency {
         p95: q(0.95),
         p99: q(0.99),
         p999: q(0.999),
+        max: ms(h.max()),
+    }
+}
+
+fn lag(h: &Histogram<u64>) -> Lag {
+    if h.is_empty() {
+        return Lag::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    Lag {
+        p50: ms(h.value_at_quantile(0.50)),
+        p99: ms(h.value_at_quantile(0.99)),
         max: ms(h.max()),
     }
 }

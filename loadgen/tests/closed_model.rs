@@ -22,7 +22,10 @@ async fn closed_model_sends_back_to_back() {
     assert_eq!((s.requests, s.responses), (200, 200));
     assert_eq!(seen.hits.load(Ordering::SeqCst), 200);
     assert_eq!(s.target_rps, 0.0);
-    assert_eq!(serde_json::to_value(&s).unwrap()["model"], "closed");
+    let v = serde_json::to_value(&s).unwrap();
+    assert_eq!(v["model"], "closed");
+    // No schedule, so no schedule lag.
+    assert!(v.get("schedule_lag_ms").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,6 +126,8 @@ fn summary(p95: f64, statuses: &[(&str, u64)], errors: u64) -> Summary {
         status_codes,
         endpoints: Vec::new(),
         thresholds: Vec::new(),
+        schedule_lag_ms: None,
+        warnings: Vec::new(),
     }
 }
 

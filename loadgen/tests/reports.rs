@@ -66,6 +66,14 @@ async fn json_report_has_every_field_of_the_spec() {
     for stat in ["min", "mean", "p50", "p90", "p95", "p99", "p999", "max"] {
         assert!(v["latency_ms"][stat].is_number(), "latency_ms.{stat}");
     }
+    // Added later: the open model's own lag, and warnings (a list).
+    for stat in ["p50", "p99", "max"] {
+        assert!(
+            v["schedule_lag_ms"][stat].is_number(),
+            "schedule_lag_ms.{stat}"
+        );
+    }
+    assert!(v["warnings"].is_array());
     assert_eq!(
         v["status_codes"]["200"].as_u64().unwrap() + v["status_codes"]["500"].as_u64().unwrap(),
         40

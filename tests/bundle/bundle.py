@@ -4,7 +4,9 @@
 Static, without any server:
   bundle.py check ROOT
       dashboards are valid JSON with stable uids, every panel and query names
-      the provisioned datasource uid, no import-time inputs, the seed README's
+      the provisioned datasource uid, no import-time inputs, every query
+      scans as PromQL and its range windows, subquery steps and offsets are
+      durations or Grafana interval variables, the original lab README's
       four PromQL queries appear verbatim in a "TP queries" row, and the
       provisioning files point where compose mounts the dashboards.
 
@@ -33,16 +35,16 @@ import json
 import math
 import re
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
-DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness import Failure, promql, rules  # noqa: E402  (tests/harness/)
+from harness.grafana import (BUILTINS, DATASOURCE, evaluate,  # noqa: E402
+                             interpolate, load_dashboards, resolve_variables)
+from harness.prom import Prometheus, values_of  # noqa: E402
 
-# The four queries of the original lab's README (seed/flask-app-README.fr.md,
-# "Requêtes PromQL Utiles"): a contract with existing lab material.
+# The four queries of the original lab's README ("Requêtes PromQL Utiles" of
+# its seed README): a contract with existing lab material.
 SEED_QUERIES = [
     "sum(rate(flask_requests_total[5m]))",
     "flask_error_rate",
@@ -50,53 +52,24 @@ SEED_QUERIES = [
     "histogram_quantile(0.95, rate(flask_request_duration_seconds_bucket[5m]))",
 ]
 
-# Grafana's built-in variables, as a 5 s scrape and a short run give them.
-BUILTINS = {
-    "__rate_interval": "1m",
-    "__interval": "15s",
-    "__interval_ms": "15000",
-    "__range": "5m",
-    "__range_s": "300",
-    "__range_ms": "300000",
-}
-
-
-class Failure(Exception):
-    pass
-
 
 # ------------------------------------------------------------------ static ---
 
-def walk_panels(panels):
-    for panel in panels:
-        yield panel
-        yield from walk_panels(panel.get("panels", []))
-
-
-def annotation_expr(ann):
-    """The PromQL of a Prometheus annotation: Grafana 10+ keeps it in
-    `target.expr`, older dashboards at the top level."""
-    return (ann.get("target") or {}).get("expr") or ann.get("expr") or ""
-
-
 def dashboard_queries(board):
-    """(label, expr, kind) of every query of a dashboard; kind is "panel" or
-    "annotation"."""
-    for panel in walk_panels(board.get("panels", [])):
-        for t in panel.get("targets", []):
-            yield f"{board['uid']} / {panel.get('title')} / {t['refId']}", t["expr"], "panel"
-    for ann in board.get("annotations", {}).get("list", []):
-        if not ann.get("builtIn") and ann.get("datasource") == DATASOURCE:
-            yield f"{board['uid']} / annotation {ann.get('name')}", annotation_expr(ann), "annotation"
+    return promql.dashboard_queries(board, DATASOURCE)
+
+
+def shows_alerts(expr):
+    return bool({"ALERTS", "ALERTS_FOR_STATE"} & promql.names(expr))
 
 
 def incident_only(expr, kind):
     """Why a query may show nothing while the lab is quiet, or None."""
     if kind == "annotation":
         return "annotation"
-    if "ALERTS" in expr:
+    if shows_alerts(expr):
         return "alerts"
-    if "obslab_scenario_phase" in expr:
+    if "obslab_scenario_phase" in promql.names(expr):
         return "scenario"
     return None
 
@@ -108,19 +81,6 @@ MAY_BE_EMPTY = {
     "drill": {"alerts"},
     "only-alerts": set(),
 }
-
-
-def load_dashboards(root):
-    paths = sorted((root / "grafana" / "dashboards").glob("*.json"))
-    if not paths:
-        raise Failure("no dashboard in grafana/dashboards/")
-    boards = []
-    for path in paths:
-        try:
-            boards.append((path, json.loads(path.read_text(encoding="utf-8"))))
-        except json.JSONDecodeError as e:
-            raise Failure(f"{path}: invalid JSON: {e}") from e
-    return boards
 
 
 def yaml_scalar(text, key):
@@ -167,12 +127,12 @@ def check_dashboard(path, board):
             continue
         if ann.get("datasource") != DATASOURCE:
             problems.append(f"{name}: datasource {ann.get('datasource')!r}")
-        if not annotation_expr(ann).strip():
+        if not promql.annotation_expr(ann).strip():
             problems.append(f"{name}: empty expr")
         if not ann.get("titleFormat"):
             problems.append(f"{name}: no titleFormat")
     ids = []
-    for panel in walk_panels(board.get("panels", [])):
+    for panel in promql.walk_panels(board.get("panels", [])):
         name = f"panel {panel.get('id')} {panel.get('title')!r}"
         ids.append(panel.get("id"))
         if panel.get("datasource") != DATASOURCE:
@@ -188,22 +148,36 @@ def check_dashboard(path, board):
             problems.append(f"{name}: no query")
     if len(ids) != len(set(ids)) or None in ids:
         problems.append("panel ids are missing or not unique")
+    variables = set()
     for var in board.get("templating", {}).get("list", []):
+        variables.add(var.get("name"))
         if var.get("type") == "query" and var.get("datasource") != DATASOURCE:
             problems.append(f"variable {var.get('name')}: datasource {var.get('datasource')!r}")
+    for label, expr, _ in dashboard_queries(board):
+        problems += [f"{label}: {p}" for p in check_durations(expr, variables)]
     return problems
 
 
-def seed_queries_in(root):
-    """The seed README's queries, when shared/ sits beside the repository."""
-    seed = root.parent / "shared" / "seed" / "flask-app-README.fr.md"
-    if not seed.exists():
-        return None
-    block = re.search(r"```promql\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)
-    if not block:
-        raise Failure(f"{seed}: no promql block")
-    return [line.strip() for line in block.group(1).splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+def check_durations(expr, variables):
+    """Problems of the range windows, subquery steps and offsets of a
+    dashboard query: each is a Prometheus duration or an interval variable
+    (Grafana's `$__rate_interval`... or one of the dashboard's)."""
+    try:
+        found = promql.durations(expr)
+    except Failure as e:
+        return [str(e)]
+    problems = []
+    for kind, text in found:
+        if text.startswith("$"):
+            name = text.strip("${}").split(":")[0]
+            if name not in BUILTINS and name not in variables:
+                problems.append(f"{kind} {text}: unknown variable")
+            continue
+        try:
+            promql.duration_ms(text)
+        except Failure as e:
+            problems.append(f"{kind}: {e}")
+    return problems
 
 
 def check_tp_row(boards):
@@ -235,126 +209,35 @@ def cmd_check(root):
         problems += [f"{path.name}: {p}" for p in check_dashboard(path, board)]
     if problems:
         raise Failure("\n".join(problems))
-    seed = seed_queries_in(root)
-    if seed is not None and seed != SEED_QUERIES:
-        raise Failure(f"the seed README's queries changed: {seed}")
     where = check_tp_row(boards)
     n = sum(1 for _, b in boards for _ in dashboard_queries(b))
     print(f"ok: {len(boards)} dashboards ({', '.join(uids)}), {n} queries, datasource uid "
-          f"{DATASOURCE['uid']!r} everywhere, seed queries verbatim in {where}"
-          + ("" if seed is not None else " (seed README not found beside the repository)"))
+          f"{DATASOURCE['uid']!r} everywhere, seed queries verbatim in {where}")
 
 
 # -------------------------------------------------------------------- live ---
 
-def api(url, path, **params):
-    query = urllib.parse.urlencode(params, doseq=True)
-    req = urllib.request.Request(url.rstrip("/") + path + ("?" + query if query else ""))
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            body = json.load(resp)
-    except urllib.error.HTTPError as e:
-        try:
-            body = json.load(e)
-        except json.JSONDecodeError:
-            raise Failure(f"{path}: HTTP {e.code}") from e
-    if body.get("status") != "success":
-        raise Failure(f"{body.get('errorType')}: {body.get('error')}")
-    return body
-
-
-def values_of(result):
-    for series in result:
-        if "value" in series:
-            yield float(series["value"][1])
-        for _, v in series.get("values", []):
-            yield float(v)
-
-
-def regex_escape(value):
-    # Grafana escapes regex metacharacters in multi-value selections; inside a
-    # PromQL string the backslash itself is doubled.
-    return re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\\\1", value)
-
-
-LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.*),\s*)?(\w+)\s*\)\s*$", re.S)
-
-
-def interpolate(text, variables):
-    def sub(m):
-        name = m.group(1) or m.group(2)
-        if name in variables:
-            return variables[name]
-        if name in BUILTINS:
-            return BUILTINS[name]
-        raise Failure(f"unknown variable ${name} in {text!r}")
-    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", sub, text)
-
-
-def resolve_variables(url, board):
-    variables = {}
-    for var in board.get("templating", {}).get("list", []):
-        name = var["name"]
-        if var.get("type") == "query":
-            query = var.get("definition") or var.get("query")
-            if isinstance(query, dict):
-                query = query.get("query")
-            m = LABEL_VALUES.match(interpolate(query, variables))
-            if not m:
-                raise Failure(f"variable {name}: unsupported query {query!r}")
-            params = {"match[]": m.group(1)} if m.group(1) else {}
-            values = api(url, f"/api/v1/label/{m.group(2)}/values", **params)["data"]
-            if not values:
-                raise Failure(f"variable ${name}: {query!r} found no value")
-        elif var.get("type") in ("custom", "constant"):
-            values = [v.strip() for v in str(var.get("query", "")).split(",") if v.strip()]
-        elif var.get("type") == "interval":
-            values = [BUILTINS["__interval"]]
-        else:
-            raise Failure(f"variable {name}: unsupported type {var.get('type')!r}")
-        if var.get("includeAll") and var.get("allValue"):
-            variables[name] = var["allValue"]
-        elif var.get("includeAll") or var.get("multi"):
-            variables[name] = "(" + "|".join(regex_escape(v) for v in values) + ")"
-        else:
-            variables[name] = values[0]
-        print(f"  ${name} = {variables[name]}")
-    return variables
-
-
-def evaluate(url, expr, instant=True, step=10):
-    """(instant result, range result) of expr over the last two minutes at
-    `step` seconds; the instant result is None when not asked for."""
-    now = time.time()
-    instant = api(url, "/api/v1/query", query=expr, time=f"{now:.3f}") if instant else None
-    ranged = api(url, "/api/v1/query_range", query=expr, start=f"{now - 120:.3f}",
-                 end=f"{now:.3f}", step=str(step))
-    for body in (instant, ranged):
-        for w in (body or {}).get("warnings", []):
-            print(f"    warning: {w}")
-    return instant and instant["data"], ranged["data"]
-
-
 def cmd_query(url, expr):
-    data = api(url, "/api/v1/query", query=expr)["data"]
+    data = Prometheus(url).query(expr)
     print(json.dumps(data["result"])[:500])
     return 0 if data["result"] else 1
 
 
 def cmd_dashboards(root, url, mode):
+    prom = Prometheus(url, on_warning=lambda w: print(f"    warning: {w}"))
     failures, checked = [], 0
     for path, board in load_dashboards(Path(root).resolve()):
         print(f"{board['uid']} ({path.name}):")
-        variables = resolve_variables(url, board)
+        variables = resolve_variables(prom, board)
         for label, raw, kind in dashboard_queries(board):
-            if mode == "only-alerts" and "ALERTS" not in raw:
+            if mode == "only-alerts" and not shows_alerts(raw):
                 continue
             expr = interpolate(raw, variables)
             checked += 1
             try:
                 # A drill's events are short on a compressed timeline: a fine
                 # step does not miss them.
-                instant, ranged = evaluate(url, expr, instant=kind == "panel",
+                instant, ranged = evaluate(prom, expr, instant=kind == "panel",
                                            step=1 if mode == "drill" else 10)
             except Failure as e:
                 failures.append(f"{label}: {e}\n      {expr}")
@@ -378,41 +261,10 @@ def cmd_dashboards(root, url, mode):
     print(f"ok: {checked} dashboard queries returned data")
 
 
-COMPARISONS = re.compile(r"==|!=|>=|<=|>|<")
-
-
-def split_threshold(expr):
-    """(query, 'op threshold') at the last top-level comparison of expr."""
-    depth, i, last = 0, 0, None
-    while i < len(expr):
-        c = expr[i]
-        if c in "\"'`":
-            j = i + 1
-            while j < len(expr) and expr[j] != c:
-                j += 2 if expr[j] == "\\" else 1
-            i = j + 1
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif depth == 0:
-            m = COMPARISONS.match(expr, i)
-            if m:
-                last = (i, m.end())
-                i = m.end()
-                continue
-        i += 1
-    if last is None:
-        return expr, ""
-    return expr[:last[0]].strip(), expr[last[0]:].strip()
-
-
 def cmd_rules(url, rules_dir):
-    expected = set()
-    for path in Path(rules_dir).glob("*.yml"):
-        expected.update(re.findall(r"^\s*-\s*alert:\s*(\S+)", path.read_text(), re.M))
-    groups = api(url, "/api/v1/rules")["data"]["groups"]
+    prom = Prometheus(url)
+    expected = rules.alert_names(rules_dir)
+    groups = prom.rules()
     problems, seen = [], set()
     for group in groups:
         for rule in group["rules"]:
@@ -423,9 +275,9 @@ def cmd_rules(url, rules_dir):
                                 f"{rule.get('lastError', '')}")
             if rule.get("type") != "alerting":
                 continue
-            query, threshold = split_threshold(rule["query"])
+            query, threshold = promql.split_threshold(rule["query"])
             try:
-                result = api(url, "/api/v1/query", query=query)["data"]["result"]
+                result = prom.query(query)["result"]
             except Failure as e:
                 problems.append(f"{name}: {e}")
                 continue
@@ -444,14 +296,14 @@ def cmd_rules(url, rules_dir):
 
 
 def cmd_alerts(url):
-    for series in api(url, "/api/v1/query", query="ALERTS")["data"]["result"]:
+    for series in Prometheus(url).query("ALERTS")["result"]:
         m = series["metric"]
         print(m.get("alertname"), m.get("alertstate"))
     return 0
 
 
 def cmd_firing(url, alertname):
-    for alert in api(url, "/api/v1/alerts")["data"]["alerts"]:
+    for alert in Prometheus(url).alerts():
         labels = alert["labels"]
         if labels.get("alertname") != alertname or alert["state"] != "firing":
             continue

@@ -8,8 +8,9 @@
 #      health check and labels checked;
 #   3. server + loadgen + prometheus up with the project's compose.yaml
 #      (a project name of its own, ports on random loopback ports), all healthy;
-#   4. Prometheus: every target up, scraped every 5 s, rules loaded and
-#      healthy, every dashboard query returning data (tests/bundle/bundle.py);
+#   4. Prometheus: every target up, scraped every 5 s (tests/e2e/containers.py),
+#      rules loaded and healthy, every dashboard query returning data
+#      (tests/bundle/bundle.py);
 #   5. `compose run --rm loadgen --target ...` (the README's command) works;
 #   6. `compose stop server` lets an in-flight /slow finish and exits 0.
 # Grafana's image cannot be had here: its provisioning is checked statically
@@ -22,17 +23,19 @@
 # Environment:
 #   OBSLAB_COMPOSE   the compose command (default: `docker compose` if present,
 #                    else `docker-compose`)
-#   E2E_KEEP=1       leave the stack running (prints how to remove it)
+#   E2E_KEEP=1       leave the stack running (prints how to remove it) and
+#                    keep the work directory
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 bundle=(python3 "$root/tests/bundle/bundle.py")
+containers_py=(python3 "$root/tests/e2e/containers.py")
 
-say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
-die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$@"; }
+# shellcheck source=tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh"
+E2E_POLL=0.5
+E2E_LOG_LINES=30
 
 # --- is there an engine, and a compose? ------------------------------------------
 if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
@@ -48,46 +51,26 @@ elif command -v docker-compose >/dev/null 2>&1; then
 else
     die "a Docker engine answers but neither \`docker compose\` nor docker-compose is installed"
 fi
-for tool in python3 curl; do
-    command -v "$tool" >/dev/null || die "$tool not found"
-done
+require python3 curl
 
 project=obslab-e2e-$$
 compose=("${compose_cmd[@]}" -p "$project" -f "$root/compose.yaml")
-work=$(mktemp -d "${TMPDIR:-/tmp}/obslab-containers.XXXXXX")
+e2e_init containers
 
-cleanup() {
-    local status=$?
-    if ((status != 0)); then
+# On exit: the stack's state and logs on failure, then the stack goes.
+compose_cleanup() {
+    if ((e2e_status != 0)); then
         printf '\n---- compose ps / logs (last lines)\n' >&2
         "${compose[@]}" ps >&2 || true
         "${compose[@]}" logs --no-color --tail=30 >&2 || true
-        for log in "$work"/*.log; do
-            [[ -f $log ]] || continue
-            printf '\n---- last lines of %s\n' "${log##*/}" >&2
-            tail -n 30 "$log" >&2
-        done
     fi
     if [[ ${E2E_KEEP:-0} == 1 ]]; then
         echo "kept the stack: ${compose[*]} down -v" >&2
     else
         "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
     fi
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND twice a second until it
-# succeeds; fails after SECONDS.
-wait_until() {
-    local limit=$1 what=$2 deadline=$((SECONDS + $1))
-    shift 2
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || die "timed out after $limit s waiting for $what"
-        sleep 0.5
-    done
-}
+on_exit compose_cleanup
 
 container() { "${compose[@]}" ps -q "$1"; }
 health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(container "$1")"; }
@@ -136,7 +119,7 @@ say "image checks"
 for image in "$OBSLAB_SERVER_IMAGE" "$OBSLAB_LOADGEN_IMAGE"; do
     read -r size user title <<<"$(docker image inspect -f \
         '{{.Size}} {{.Config.User}} {{index .Config.Labels "org.opencontainers.image.title"}}' "$image")"
-    mb=$(python3 -c "print(f'{$size / 1e6:.1f}')")
+    mb=$(awk -v size="$size" 'BEGIN { printf "%.1f", size / 1e6 }')
     printf '  %-28s %6s MB  user %s  title %s\n' "$image" "$mb" "$user" "$title"
     [[ $user == 65532:65532 ]] || die "$image runs as '$user', not the nonroot user"
     [[ -n $title ]] || die "$image has no OCI title label"
@@ -151,7 +134,7 @@ docker run --rm "$OBSLAB_SERVER_IMAGE" --version
 docker run --rm "$OBSLAB_LOADGEN_IMAGE" --version
 
 say "up: server, loadgen, prometheus"
-up_at=$(now)
+up_at=$EPOCHREALTIME
 "${compose[@]}" up -d server loadgen prometheus >"$work/up.log" 2>&1 || die "compose up failed"
 wait_until 90 "server healthy" is_healthy server
 wait_until 90 "prometheus healthy" is_healthy prometheus
@@ -163,59 +146,7 @@ app=http://$(published server 5000)
 echo "  app $app, Prometheus $prom"
 
 say "Prometheus: every target up and scraped every 5 s"
-# Prints the targets' first scrape times once all are up; fails otherwise.
-targets_up() {
-    python3 - "$prom" <<'EOF'
-import json, sys, urllib.request
-with urllib.request.urlopen(sys.argv[1] + "/api/v1/targets?state=active", timeout=5) as r:
-    targets = json.load(r)["data"]["activeTargets"]
-jobs = {t["labels"]["job"]: t for t in targets}
-assert set(jobs) == {"prometheus", "obslab-server", "obslab-loadgen"}, sorted(jobs)
-assert all(t["health"] == "up" for t in targets), [(j, t["health"], t["lastError"]) for j, t in jobs.items()]
-for job, t in sorted(jobs.items()):
-    print(job, t["lastScrape"], t.get("scrapeInterval", "?"))
-EOF
-}
-wait_until 90 "all three targets up" targets_up
-targets_up >"$work/first.txt"
-python3 - "$up_at" "$work/first.txt" <<'EOF'
-import re, sys
-from datetime import datetime
-def ts(s):  # RFC 3339 with nanoseconds -> epoch seconds
-    s = re.sub(r"(\.\d{6})\d*", r"\1", s).replace("Z", "+00:00")
-    return datetime.fromisoformat(s).timestamp()
-up = float(sys.argv[1])
-worst = 0.0
-for line in open(sys.argv[2]):
-    job, last, interval = line.split()
-    delay = ts(last) - up
-    worst = max(worst, delay)
-    print(f"  {job:15} first successful scrape {delay:5.1f} s after up (interval {interval})")
-    assert interval in ("5s", "?"), f"{job} is scraped every {interval}, not 5s"
-print(f"  time from up to first scrape of every target: {worst:.1f} s")
-EOF
-# Two consecutive scrapes of each target, 5 s apart.
-scraped_again() {
-    python3 - "$prom" "$work/first.txt" <<'EOF'
-import json, re, sys, urllib.request
-from datetime import datetime
-def ts(s):
-    s = re.sub(r"(\.\d{6})\d*", r"\1", s).replace("Z", "+00:00")
-    return datetime.fromisoformat(s).timestamp()
-first = {l.split()[0]: ts(l.split()[1]) for l in open(sys.argv[2])}
-with urllib.request.urlopen(sys.argv[1] + "/api/v1/targets?state=active", timeout=5) as r:
-    now = {t["labels"]["job"]: ts(t["lastScrape"]) for t in json.load(r)["data"]["activeTargets"]}
-gaps = {job: now[job] - first[job] for job in first}
-if any(g == 0 for g in gaps.values()):
-    sys.exit(1)  # not scraped again yet
-for job, gap in sorted(gaps.items()):
-    print(f"  {job:15} scraped again {gap:.2f} s later")
-    if not 4.0 <= gap <= 6.0:
-        sys.exit(f"{job}: {gap:.2f} s between scrapes, not 5 s")
-EOF
-}
-wait_until 30 "a second scrape of every target" scraped_again
-scraped_again
+"${containers_py[@]}" scrapes "$prom" --since "$up_at" --interval 5
 
 wait_until 60 "loadgen healthy (its health check GETs its own /metrics)" is_healthy loadgen
 echo "  loadgen: $(health loadgen)"
@@ -234,13 +165,7 @@ say "compose run --rm loadgen (the README's one-off run)"
 "${compose[@]}" run --rm -T --no-deps loadgen \
     --target http://server:5000 --rate 20 --duration 3s --output json \
     >"$work/run.json" 2>"$work/run.log" || die "compose run loadgen failed"
-python3 - "$work/run.json" <<'EOF'
-import json, sys
-report = json.load(open(sys.argv[1]))
-assert report["responses"] > 0, report
-print(f"  ok: {report['responses']} responses from {report['target']}, "
-      f"p95 {report['latency_ms']['p95']} ms, status codes {report['status_codes']}")
-EOF
+"${containers_py[@]}" loadgen-report "$work/run.json"
 
 say "compose stop server: an in-flight /slow completes, exit status 0"
 "${compose[@]}" stop loadgen >/dev/null 2>&1
@@ -261,9 +186,9 @@ else
     echo "  (not root or no nsenter/ss: cannot see the connection, waiting 0.5 s instead)"
     sleep 0.5
 fi
-stop_at=$(now)
+stop_at=$EPOCHREALTIME
 "${compose[@]}" stop server >/dev/null 2>&1
-echo "  stop took $(elapsed "$stop_at" "$(now)") s"
+echo "  stop took $(elapsed_since "$stop_at") s"
 wait "$slow_pid" || true
 read -r code took <"$work/slow.out" || true
 echo "  in-flight /slow answered ${code:-nothing} after ${took:-?} s"

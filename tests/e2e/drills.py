@@ -5,15 +5,12 @@
       copy the rule files of SRC (a file or a folder of *.yml) into the folder
       DST with every time span divided by K: `for:` and `keep_firing_for:`,
       and in each `expr` the range windows `[5m]`, subquery ranges and steps
-      `[5m:30s]` and `offset 5m`. PromQL string literals and comments are left
-      alone. Fails on what it cannot rewrite safely (an expr in a YAML
-      double-quoted string, a window under --min-window once divided).
-      Numbers of seconds written as plain numbers (`time() - x > 300`) cannot
-      be told from other numbers and are not scaled: the project's rules have
-      none, and the report lists what was rewritten.
+      `[5m:30s]` and `offset 5m` (tests/harness/rules.py: strings and
+      comments are left alone, what cannot be rewritten safely is refused,
+      e.g. a window under --min-window once divided); prints what changed.
 
-  drills.py playing NAME STATUS_JSON
-      exit 0 when STATUS_JSON (GET /admin/scenario) shows scenario NAME
+  drills.py playing NAME SERVER_URL --token TOKEN
+      exit 0 when the server's GET /admin/scenario shows scenario NAME
       playing its first phase, with an answer key; print a summary
 
   drills.py run --prometheus URL --speed K --token TOKEN [--root ROOT]
@@ -34,200 +31,29 @@
 """
 
 import argparse
-import json
-import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "bundle"))
-import bundle  # noqa: E402  (tests/bundle/bundle.py: the Prometheus API helper)
-
-
-class Failure(Exception):
-    pass
-
-
-# --------------------------------------------------------------- durations ---
-
-PROM_UNITS = [("y", 365 * 86400_000), ("w", 7 * 86400_000), ("d", 86400_000),
-              ("h", 3600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
-PROM_DURATION = re.compile(r"(?:\d+(?:y|w|d|h|ms|m|s))+")
-
-
-def prom_ms(text):
-    """Milliseconds of a Prometheus duration (`1h30m`, `250ms`)."""
-    if not PROM_DURATION.fullmatch(text):
-        raise Failure(f"not a Prometheus duration: {text!r}")
-    units = dict(PROM_UNITS)
-    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|y|w|d|h|m|s)", text))
-
-
-def prom_format(ms):
-    """The shortest Prometheus spelling of a whole number of milliseconds."""
-    if ms <= 0:
-        raise Failure("a duration divided down to 0")
-    out = ""
-    for unit, size in PROM_UNITS:
-        if ms >= size:
-            out += f"{ms // size}{unit}"
-            ms %= size
-    return out
-
-
-# ---------------------------------------------------------- compress-rules ---
-
-class Compressor:
-    def __init__(self, speed, min_window_ms):
-        self.speed = speed
-        self.min_window_ms = min_window_ms
-        self.changes = []  # (where, before, after)
-
-    def span(self, text, where, window=False):
-        before = prom_ms(text)
-        after = round(before / self.speed)
-        if window and after < self.min_window_ms:
-            raise Failure(f"{where}: [{text}] / {self.speed:g} = {after} ms, under the "
-                          f"minimum window of {self.min_window_ms} ms (lower the speed)")
-        new = prom_format(after)
-        self.changes.append((where, text, new))
-        return new
-
-    def promql(self, expr, where):
-        """expr with its range windows, subquery spans and offsets divided."""
-        out, i, n = [], 0, len(expr)
-        while i < n:
-            c = expr[i]
-            if c in "\"'`":  # a string literal: copied as is
-                j = i + 1
-                while j < n and expr[j] != c:
-                    j += 2 if expr[j] == "\\" and c != "`" else 1
-                if j >= n:
-                    raise Failure(f"{where}: unterminated string in {expr!r}")
-                out.append(expr[i:j + 1])
-                i = j + 1
-            elif c == "#":  # a comment, to the end of the line
-                j = expr.find("\n", i)
-                j = n if j < 0 else j
-                out.append(expr[i:j])
-                i = j
-            elif c == "[":
-                j = expr.find("]", i)
-                if j < 0:
-                    raise Failure(f"{where}: unbalanced [ in {expr!r}")
-                m = re.fullmatch(r"\s*(\w+)\s*(?::\s*(\w+)?\s*)?", expr[i + 1:j])
-                if not m:
-                    raise Failure(f"{where}: cannot read the range {expr[i:j + 1]!r}")
-                inner = self.span(m.group(1), where, window=True)
-                if ":" in expr[i + 1:j]:
-                    step = self.span(m.group(2), where) if m.group(2) else ""
-                    inner += ":" + step
-                out.append(f"[{inner}]")
-                i = j + 1
-            else:
-                m = re.compile(r"\boffset(\s+-?)(\w+)").match(expr, i)
-                if m and (i == 0 or not (expr[i - 1].isalnum() or expr[i - 1] == "_")):
-                    out.append(f"offset{m.group(1)}{self.span(m.group(2), where)}")
-                    i = m.end()
-                else:
-                    out.append(c)
-                    i += 1
-        return "".join(out)
-
-
-KEY = re.compile(r"^(?P<indent>\s*(?:-\s+)?)(?P<key>[A-Za-z_]+):(?P<rest>.*)$")
-
-
-def compress_file(text, path, comp):
-    """The rule file `text` with every time span divided (line-based: the
-    rule files' YAML is plain, and anything unusual is refused)."""
-    lines = text.split("\n")
-    out, i, rule = [], 0, "?"
-    alerts = fors = 0
-    while i < len(lines):
-        line = lines[i]
-        m = KEY.match(line)
-        if not m or line.lstrip().startswith("#"):
-            out.append(line)
-            i += 1
-            continue
-        key, rest = m.group("key"), m.group("rest")
-        if key in ("alert", "record"):
-            rule = rest.strip()
-            alerts += key == "alert"
-        where = f"{path.name}: {rule}"
-        if key in ("for", "keep_firing_for"):
-            value, comment = (rest.split("#", 1) + [""])[:2]
-            value = value.strip().strip("'\"")
-            new = comp.span(value, f"{where} {key}")
-            out.append(f"{m.group('indent')}{key}: {new}" + (f"  #{comment}" if comment else ""))
-            fors += key == "for"
-            i += 1
-        elif key == "expr":
-            value = rest.strip()
-            if value[:1] in "|>":  # block scalar: the lines indented deeper
-                indent = len(m.group("indent"))
-                j = i + 1
-                while j < len(lines) and (not lines[j].strip()
-                                          or len(lines[j]) - len(lines[j].lstrip()) > indent):
-                    j += 1
-                block = "\n".join(lines[i + 1:j])
-                out.append(line)
-                out.extend(comp.promql(block, f"{where} expr").split("\n"))
-                i = j
-            elif value.startswith('"'):
-                raise Failure(f"{where}: expr in a double-quoted YAML string; "
-                              "write it plain, single-quoted or as a block (|)")
-            elif value.startswith("'"):
-                inner = value[1:-1] if value.endswith("'") and len(value) > 1 else None
-                if inner is None:
-                    raise Failure(f"{where}: multi-line single-quoted expr; use a block (|)")
-                out.append(f"{m.group('indent')}expr: '{comp.promql(inner, where)}'")
-                i += 1
-            else:
-                out.append(f"{m.group('indent')}expr: {comp.promql(value, where)}")
-                i += 1
-        else:
-            out.append(line)
-            i += 1
-    return "\n".join(out), alerts, fors
+sys.path.insert(0, str(HERE.parent))
+from harness import Failure, rules  # noqa: E402  (tests/harness/)
+from harness.admin import Admin, timeline  # noqa: E402
+from harness.prom import Prometheus  # noqa: E402
 
 
 def cmd_compress(src, dst, speed, min_window):
-    src, dst = Path(src), Path(dst)
-    files = sorted(src.glob("*.yml")) if src.is_dir() else [src]
-    if not files:
-        raise Failure(f"no rule file in {src}")
-    dst.mkdir(parents=True, exist_ok=True)
-    comp = Compressor(speed, int(min_window * 1000))
-    for path in files:
-        text, alerts, fors = compress_file(path.read_text(encoding="utf-8"), path, comp)
-        if alerts and fors != alerts:
-            raise Failure(f"{path.name}: {alerts} alerts but {fors} `for:` rewritten")
-        (dst / path.name).write_text(text, encoding="utf-8")
+    files, comp = rules.compress(src, dst, speed, min_window)
     summary = {}
     for where, before, after in comp.changes:
         summary.setdefault(f"{before} → {after}", set()).add(where.split(": ", 1)[1].split()[0])
     print(f"compressed {len(files)} rule file(s) ÷ {speed:g}: {len(comp.changes)} spans")
-    for change, rules in sorted(summary.items()):
-        print(f"  {change:18} in {len(rules)} rule(s)")
+    for change, names in sorted(summary.items()):
+        print(f"  {change:18} in {len(names)} rule(s)")
 
 
 # --------------------------------------------------------------------- run ---
-
-def admin(url, method, path, token, body=None):
-    req = urllib.request.Request(url.rstrip("/") + path, method=method, data=body,
-                                 headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.load(resp)
-    except urllib.error.HTTPError as e:
-        raise Failure(f"{method} {path}: HTTP {e.code}: {e.read().decode(errors='replace')}") from e
-
 
 class Drill:
     def __init__(self, spec, speed):
@@ -243,7 +69,7 @@ class Drill:
     def start(self, token):
         body = Path(self.file).read_bytes()
         sent = time.monotonic()
-        status = admin(self.server, "POST", "/admin/scenario", token, body)
+        status = Admin(self.server, token).play(body)
         self.t0 = (sent + time.monotonic()) / 2
         scenario = status["scenario"]
         if not status.get("running") or status.get("name") != scenario["name"]:
@@ -251,15 +77,11 @@ class Drill:
         if status.get("speed") != self.speed:
             raise Failure(f"{self.name}: the server plays at speed {status.get('speed')}, "
                           f"not {self.speed:g} (--scenario-speed)")
-        self.phases, start = [], 0.0
-        for phase in scenario["phases"]:
-            length = phase["duration_seconds"] / self.speed
-            self.phases.append((phase["name"], start, start + length))
-            start += length
-        self.end = start
+        self.phases = timeline(scenario, self.speed)
+        self.end = self.phases[-1].end if self.phases else 0.0
         self.expect = []
         for e in scenario["expect"]:
-            window = next(p for p in self.phases if p[0] == e["phase"])
+            window = next(p for p in self.phases if p.name == e["phase"])
             if e.get("after") and not e.get("after_seconds"):
                 raise Failure(f"{self.name}: the hint after={e['after']!r} has no length")
             self.expect.append((e["alert"], e["phase"], window, e.get("after") or ""))
@@ -320,7 +142,7 @@ class Drill:
 
 def firing_by_instance(prom):
     out = {}
-    for alert in bundle.api(prom, "/api/v1/alerts")["data"]["alerts"]:
+    for alert in prom.alerts():
         if alert["state"] == "firing":
             labels = alert["labels"]
             out.setdefault(labels.get("instance"), set()).add(labels["alertname"])
@@ -353,13 +175,14 @@ def cmd_run(args):
         print(f"  {d.name}: posted {Path(d.file).name} to {d.server}; "
               f"{len(d.phases)} phases, {d.end:.0f} s: "
               + ", ".join(f"{p} {s:.0f}–{e:.0f}" for p, s, e in d.phases))
+    prom = Prometheus(args.prometheus)
     t_start = min(d.t0 for d in drills)
     deadline = max(d.t0 + d.end for d in drills) + args.slack + 10
     dashboards, dashboards_started, dashboards_took = None, None, None
     last_report = 0.0
     while True:
         now = time.monotonic()
-        firing = firing_by_instance(args.prometheus)
+        firing = firing_by_instance(prom)
         for d in drills:
             d.observe(now, firing.get(d.instance, set()) | firing.get(d.loadgen, set()))
         if (args.dashboards_after and dashboards is None
@@ -403,8 +226,8 @@ def cmd_run(args):
     print("ok: every drill fired its answer key in the expected phases and resolved")
 
 
-def cmd_playing(name, status_json):
-    status = json.loads(status_json)
+def cmd_playing(name, server, token):
+    status = Admin(server, token).scenario()
     scenario = status.get("scenario") or {}
     if not (status.get("running") and status.get("name") == name
             and status.get("phase_index") == 0):
@@ -428,7 +251,8 @@ def main(argv):
                         "(default 4: four 1 s scrapes)")
     p = sub.add_parser("playing")
     p.add_argument("name")
-    p.add_argument("status")
+    p.add_argument("server")
+    p.add_argument("--token", required=True)
     r = sub.add_parser("run")
     r.add_argument("--prometheus", required=True)
     r.add_argument("--speed", type=float, required=True)
@@ -445,10 +269,10 @@ def main(argv):
                 raise Failure("--speed must be at least 1")
             cmd_compress(args.src, args.dst, args.speed, args.min_window)
         elif args.command == "playing":
-            cmd_playing(args.name, args.status)
+            cmd_playing(args.name, args.server, args.token)
         else:
             cmd_run(args)
-    except (Failure, bundle.Failure, OSError) as e:
+    except (Failure, OSError) as e:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1
     return 0

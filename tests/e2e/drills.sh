@@ -68,11 +68,6 @@ done
 
 e2e_init drills
 
-# admin URL METHOD PATH: the admin API's answer.
-admin() {
-    curl -fsS -X "$2" -H "Authorization: Bearer $token" "$1$3"
-}
-
 say "static checks: dashboards, compressed rules (÷ $speed)"
 "${bundle[@]}" check "$root"
 mkdir -p "$work/prometheus"
@@ -88,7 +83,7 @@ for file in "$root"/scenarios/*.yml; do
     start "load-$name" "$bin/obslab-server" --listen "127.0.0.1:$port" \
         --admin-token "$token" --scenario "$file"
     wait_until 15 "obslab-server --scenario $name" curl -fsS "http://127.0.0.1:$port/readyz"
-    "${drills_py[@]}" playing "$name" "$(admin "http://127.0.0.1:$port" GET /admin/scenario)"
+    "${drills_py[@]}" playing "$name" "http://127.0.0.1:$port" --token "$token"
     stop_last
 done
 broken="$work/broken.yml"

@@ -12,30 +12,30 @@
 #      server; the container gets the capabilities systemd needs.
 #
 # Part 2 is skipped with a message when no Docker engine answers. The
-# obslab-server binary comes from OBSLAB_BIN_DIR, else target/release or
-# target/debug, else `cargo build -p obslab-server`.
+# obslab-server binary comes from OBSLAB_BIN_DIR, else `cargo build -p
+# obslab-server` (OBSLAB_E2E_PROFILE, default debug), as in tests/e2e/lib.sh.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 unit=$root/deploy/obslab-server.service
 envfile=$root/deploy/obslab-server.env
 
-say() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
-die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh"
+E2E_POLL=0.5
+e2e_init systemd
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/obslab-systemd.XXXXXX")
+# On exit: on failure, systemd's state and the unit's journal; the container goes.
 cid=
-cleanup() {
-    local status=$?
-    if [[ -n $cid ]]; then
-        if ((status != 0)); then
-            docker exec "$cid" journalctl -u obslab-server --no-pager -n 30 >&2 || true
-        fi
-        docker rm -f "$cid" >/dev/null 2>&1 || true
+container_cleanup() {
+    [[ -n $cid ]] || return 0
+    if ((e2e_status != 0)); then
+        echo "systemd: $(docker exec "$cid" systemctl is-system-running 2>&1)" >&2 || true
+        docker exec "$cid" journalctl -u obslab-server --no-pager -n 30 >&2 || true
     fi
-    rm -rf "$work"
+    docker rm -f "$cid" >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
+on_exit container_cleanup
 
 say "systemd-analyze verify"
 if command -v systemd-analyze >/dev/null; then
@@ -46,7 +46,7 @@ if command -v systemd-analyze >/dev/null; then
         sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
     [[ -n $exposure ]] || die "systemd-analyze security printed no exposure level"
     echo "ok: unit verified; systemd-analyze security exposure $exposure (0 = best, 10 = worst)"
-    python3 -c "import sys; sys.exit(float(sys.argv[1]) > 2.0)" "$exposure" ||
+    awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' ||
         die "the sandbox got looser: exposure $exposure > 2.0"
 else
     echo "SKIPPED: systemd-analyze not installed"
@@ -58,18 +58,9 @@ if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
 fi
 
 say "the obslab-server binary"
-bin=
-for dir in "${OBSLAB_BIN_DIR:-}" "${CARGO_TARGET_DIR:-$root/target}/release" "${CARGO_TARGET_DIR:-$root/target}/debug"; do
-    if [[ -n $dir && -x $dir/obslab-server ]]; then
-        bin=$dir/obslab-server
-        break
-    fi
-done
-if [[ -z $bin ]]; then
-    (cd "$root" && cargo build --quiet -p obslab-server)
-    bin=${CARGO_TARGET_DIR:-$root/target}/debug/obslab-server
-fi
-echo "$bin ($("$bin" --version))"
+find_binaries obslab-server
+server=$bin/obslab-server
+echo "$server ($("$server" --version))"
 
 say "a systemd container"
 images_out=$(bash "$root/.ci/images.sh" 2>"$work/images.log") || {
@@ -100,26 +91,25 @@ cid=$(docker run -d --cap-add ALL --cap-drop SYS_RESOURCE \
     --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --tmpfs /run --tmpfs /run/lock "$systemd_image")
 in_box() { docker exec "$cid" "$@"; }
-deadline=$((SECONDS + 60))
-until state=$(in_box systemctl is-system-running 2>/dev/null) || [[ $state == degraded ]]; do
-    ((SECONDS < deadline)) || die "systemd did not come up (state: ${state:-none})"
-    sleep 0.5
-done
+systemd_up() {
+    state=$(in_box systemctl is-system-running 2>/dev/null) || [[ $state == degraded ]]
+}
+wait_until 60 "systemd to come up (systemctl is-system-running)" systemd_up
 echo "systemd is up ($state)"
 
 say "the unit, as installed by the README's commands"
-docker cp "$bin" "$cid:/usr/local/bin/obslab-server"
+docker cp "$server" "$cid:/usr/local/bin/obslab-server"
 docker cp "$unit" "$cid:/etc/systemd/system/obslab-server.service"
 in_box mkdir -p /etc/obslab
 docker cp "$envfile" "$cid:/etc/obslab/obslab-server.env"
 in_box systemctl daemon-reload
 in_box systemctl start obslab-server
-deadline=$((SECONDS + 30))
-until in_box /usr/local/bin/obslab-server healthcheck >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "obslab-server.service never answered /livez"
+service_answers() {
+    in_box /usr/local/bin/obslab-server healthcheck && return 0
     in_box systemctl is-failed --quiet obslab-server && die "obslab-server.service failed"
-    sleep 0.5
-done
+    return 1
+}
+wait_until 30 "obslab-server.service to answer /livez" service_answers
 pid=$(in_box systemctl show -p MainPID --value obslab-server)
 proc_status() { in_box sed -n "s/^$1:[[:space:]]*\([0-9]*\).*/\1/p" "/proc/$pid/status"; }
 uid=$(proc_status Uid)

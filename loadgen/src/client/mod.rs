@@ -7,9 +7,11 @@
 //! of the mix is prepared once as a template and cloned per send.
 //!
 //! Two ways to send share those templates and that accounting:
-//! [`Client::send`] goes through hyper's connection pool, for the open
-//! model, whose requests in flight come and go; a [`Connection`] is one
-//! worker's own keep-alive connection, for the closed model.
+//! [`Client::send`] goes through hyper's connection pool (no longer used by
+//! the driver: its checkout and connects under bursts stalled the open
+//! model); a [`Connection`] is one keep-alive connection, owned by a
+//! closed-model worker or lent to one open-model request at a time by its
+//! sender thread.
 //!
 //! hyper is used directly, not through reqwest: reqwest's layers (redirect
 //! policy, retry policy, the URL parsed again twice per request) cost more

@@ -1,0 +1,84 @@
+//! Closed model: N workers, each on its own keep-alive connection, send back
+//! to back; latency counts from the actual send, which is what such a
+//! benchmark measures (and why it is not the default). Each worker thread
+//! records into its own shard of the recorder.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use rand::SeedableRng as _;
+use rand::rngs::SmallRng;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::{Context, on_threads};
+
+/// Runs `concurrency` workers back to back over `threads` threads (at
+/// most one per worker: see [`crate::plan::Plan::worker_threads`]) until the
+/// deadline, the request count or `stop`; returns the end of the sending
+/// window.
+///
+/// Each worker owns one keep-alive connection, as in wrk and oha, so
+/// `concurrency` is also the number of connections. The workers are dealt
+/// round-robin over `threads` OS threads, each with a single-threaded
+/// runtime, so a request and its connection never leave their thread: no
+/// work stealing, no cross-thread wake-ups, which is what the client's CPU
+/// per request is mostly made of when client and target share a few cores.
+/// Thread `t` records into the recorder's shard `t`, merged when read, so
+/// the counts are the same as with one runtime.
+pub(crate) async fn closed(
+    ctx: Arc<Context>,
+    concurrency: usize,
+    threads: usize,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Instant> {
+    let issued = Arc::new(AtomicU64::new(0));
+    on_threads(threads, |thread| {
+        let group = ctx.clone();
+        let workers: Vec<u64> = (thread as u64..concurrency as u64)
+            .step_by(threads)
+            .collect();
+        let (stop, issued) = (stop.clone(), issued.clone());
+        async move {
+            let mut set = JoinSet::new();
+            for id in workers {
+                let worker = worker(group.clone(), thread, id, stop.clone(), issued.clone());
+                set.spawn(worker);
+            }
+            while set.join_next().await.is_some() {}
+        }
+    })
+    .await?;
+    let now = Instant::now();
+    Ok(ctx.deadline.map_or(now, |d| now.min(d)))
+}
+
+/// One closed-model worker of thread `thread`: the next request as soon as
+/// the last is done.
+async fn worker(
+    ctx: Arc<Context>,
+    thread: usize,
+    id: u64,
+    stop: watch::Receiver<bool>,
+    issued: Arc<AtomicU64>,
+) {
+    // One RNG per worker: deterministic with --seed, no shared lock.
+    let mut rng = SmallRng::seed_from_u64(ctx.seed.wrapping_add(id));
+    let mut connection = ctx.client.connection();
+    let recorder = ctx.recorder.shard(thread);
+    loop {
+        let late = ctx.deadline.is_some_and(|d| Instant::now() >= d);
+        let counted = ctx
+            .requests
+            .is_some_and(|limit| issued.fetch_add(1, Relaxed) >= limit);
+        if late || *stop.borrow() || counted {
+            break;
+        }
+        let idx = ctx.mix.pick(&mut rng);
+        let sent_at = Instant::now();
+        recorder.sent(idx, None);
+        let outcome = connection.send(idx).await;
+        recorder.finished(idx, sent_at, &outcome);
+    }
+}

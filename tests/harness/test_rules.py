@@ -1,0 +1,78 @@
+"""Rule files: alert names, and the drills' compression of their timeline."""
+
+import tempfile
+import unittest
+from pathlib import Path
+
+from harness import Failure, rules
+
+RULES = """groups:
+  - name: obslab
+    rules:
+      - alert: Plain
+        expr: sum(rate(x{path="/a[5m]"}[5m])) > 0  # [5m] in a comment stays
+        for: 2m
+      - alert: Block
+        expr: |
+          max_over_time(rate(y[1m])[10m:30s])
+            > 1 # offset 1h stays
+        for: "1m"  # quoted
+        keep_firing_for: 30s
+      - alert: Quoted
+        expr: 'up{job="a"} offset 5m == 0'
+        for: 1m
+      - record: job:x:rate5m
+        expr: rate(x[5m])
+"""
+
+
+def compress(text, speed=10, min_window_ms=4000):
+    comp = rules.Compressor(speed, min_window_ms)
+    return rules.compress_file(text, "t.yml", comp), comp
+
+
+class Compression(unittest.TestCase):
+    def test_every_span_divided_strings_and_comments_kept(self):
+        (text, alerts, fors), comp = compress(RULES)
+        self.assertEqual((alerts, fors), (3, 3))
+        self.assertIn('expr: sum(rate(x{path="/a[5m]"}[30s])) > 0  # [5m] in a comment stays',
+                      text)
+        self.assertIn("for: 12s\n", text)
+        self.assertIn("          max_over_time(rate(y[6s])[1m:3s])\n"
+                      "            > 1 # offset 1h stays\n", text)
+        self.assertIn('for: 6s  # quoted', text)
+        self.assertIn("keep_firing_for: 3s", text)
+        self.assertIn("""expr: 'up{job="a"} offset 30s == 0'""", text)
+        self.assertIn("record: job:x:rate5m\n        expr: rate(x[30s])", text)
+        self.assertEqual(len(comp.changes), 10)
+        self.assertIn(("t.yml: Block expr", "10m", "1m"), comp.changes)
+
+    def test_windows_under_the_minimum_are_refused(self):
+        with self.assertRaisesRegex(Failure, r"Block expr: \[1m\] / 20 = 3000 ms, under"):
+            compress(RULES, speed=20)
+
+    def test_double_quoted_exprs_are_refused(self):
+        with self.assertRaisesRegex(Failure, "double-quoted"):
+            compress('  - alert: A\n    expr: "rate(x[5m]) > 0"\n    for: 1m\n')
+
+    def test_scanner_errors_name_the_rule(self):
+        with self.assertRaisesRegex(Failure, r"^t.yml: A: unterminated string"):
+            compress("  - alert: A\n    expr: x{a='b} > 0\n    for: 1m\n")
+
+    def test_files_and_alert_names(self):
+        with tempfile.TemporaryDirectory() as d:
+            src, dst = Path(d, "src"), Path(d, "dst")
+            src.mkdir()
+            (src / "a.yml").write_text(RULES)
+            (src / "notes.txt").write_text("- alert: NotARule\n")
+            self.assertEqual(rules.alert_names(src), {"Plain", "Block", "Quoted"})
+            files, comp = rules.compress(src, dst, 10)
+            self.assertEqual([f.name for f in files], ["a.yml"])
+            self.assertIn("for: 12s", (dst / "a.yml").read_text())
+            (Path(d) / "empty").mkdir()
+            with self.assertRaisesRegex(Failure, "no rule file"):
+                rules.compress(Path(d) / "empty", dst, 10)
+
+
+if __name__ == "__main__":
+    unittest.main()
