@@ -6,13 +6,16 @@
 #      through the compose variables RUST_IMAGE, RUNTIME_IMAGE, PROMETHEUS_IMAGE;
 #   2. both app images built by compose from the Dockerfile; their size, user,
 #      health check and labels checked;
-#   3. server + loadgen + prometheus up with the project's compose.yaml
-#      (a project name of its own, ports on random loopback ports), all healthy;
+#   3. server + loadgen + prometheus + alertmanager + inbox up with the
+#      project's compose.yaml (a project name of its own, ports on random
+#      loopback ports), all healthy; Prometheus has discovered Alertmanager;
 #   4. Prometheus: every target up, scraped every 5 s (tests/e2e/containers.py),
 #      rules loaded and healthy, every dashboard query returning data
 #      (tests/bundle/bundle.py);
 #   5. `compose run --rm loadgen --target ...` (the README's command) works;
-#   6. `compose stop server` lets an in-flight /slow finish and exits 0.
+#   6. `compose stop server` lets an in-flight /slow finish and exits 0;
+#   7. and ObslabServerDown reaches the inbox as a page (receiver pager)
+#      about 70 s later: rule, Alertmanager, webhook, inbox.
 # Grafana's image cannot be had here: its provisioning is checked statically
 # (bundle.py check, plus compose's mounts of it).
 #
@@ -100,7 +103,8 @@ echo "$images_out"
 
 export OBSLAB_SERVER_IMAGE=obslab-local/server:e2e
 export OBSLAB_LOADGEN_IMAGE=obslab-local/loadgen:e2e
-export OBSLAB_SERVER_PORT=127.0.0.1: PROMETHEUS_PORT=127.0.0.1: GRAFANA_PORT=127.0.0.1:
+export OBSLAB_SERVER_PORT=127.0.0.1: PROMETHEUS_PORT=127.0.0.1: GRAFANA_PORT=127.0.0.1: \
+    ALERTMANAGER_PORT=127.0.0.1: OBSLAB_INBOX_PORT=127.0.0.1:
 export OBSLAB_VERSION=e2e
 
 say "building the app images with compose"
@@ -132,24 +136,37 @@ hc=$(docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$OBSLAB_SERVER
     die "server image health check is $hc"
 docker run --rm "$OBSLAB_SERVER_IMAGE" --version
 docker run --rm "$OBSLAB_LOADGEN_IMAGE" --version
+docker run --rm --entrypoint /usr/local/bin/obslab "$OBSLAB_SERVER_IMAGE" --version
 
-say "up: server, loadgen, prometheus"
+say "up: server, loadgen, prometheus, alertmanager, inbox"
 up_at=$EPOCHREALTIME
-"${compose[@]}" up -d server loadgen prometheus >"$work/up.log" 2>&1 || die "compose up failed"
+"${compose[@]}" up -d server loadgen prometheus alertmanager inbox >"$work/up.log" 2>&1 ||
+    die "compose up failed"
 wait_until 90 "server healthy" is_healthy server
 wait_until 90 "prometheus healthy" is_healthy prometheus
-for service in server loadgen prometheus; do
+wait_until 90 "alertmanager healthy" is_healthy alertmanager
+wait_until 90 "inbox healthy (obslab inbox healthcheck)" is_healthy inbox
+for service in server loadgen prometheus alertmanager inbox; do
     echo "  $service: $(health "$service")"
 done
 prom=http://$(published prometheus 9090)
 app=http://$(published server 5000)
-echo "  app $app, Prometheus $prom"
+inbox=http://$(published inbox 9095)
+echo "  app $app, Prometheus $prom, inbox $inbox"
 
 say "Prometheus: every target up and scraped every 5 s"
 "${containers_py[@]}" scrapes "$prom" --since "$up_at" --interval 5
 
 wait_until 60 "loadgen healthy (its health check GETs its own /metrics)" is_healthy loadgen
 echo "  loadgen: $(health loadgen)"
+
+say "Prometheus sees Alertmanager"
+am_discovered() {
+    curl -fsS "$prom/api/v1/alertmanagers" |
+        python3 -c 'import json,sys; a=json.load(sys.stdin)["data"]["activeAlertmanagers"]; print(a[0]["url"]) if a else sys.exit(1)'
+}
+wait_until 30 "Prometheus to discover Alertmanager" am_discovered
+echo "  sends alerts to $(am_discovered)"
 
 say "Prometheus: rules loaded, dashboards' queries on live data"
 for expr in \
@@ -197,5 +214,21 @@ read -r exit_code oom <<<"$(docker inspect -f '{{.State.ExitCode}} {{.State.OOMK
 echo "  server exit status $exit_code (OOM killed: $oom)"
 [[ $exit_code == 0 ]] || die "the server exited with status $exit_code on stop"
 docker logs --tail 5 "$server_id" 2>&1 | sed 's/^/  | /'
+
+say "the server down: ObslabServerDown paged to the inbox"
+paged() {
+    curl -fsS "$inbox/api/notifications" | python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    for a in n["alerts"]:
+        if a["labels"].get("alertname") == "ObslabServerDown" and a["status"] == "firing":
+            print(n["receiver"], n["received_at"]); sys.exit(0)
+sys.exit(1)'
+}
+# 1 m of `for:`, a 5 s evaluation and Alertmanager's 10 s group_wait.
+wait_until 150 "ObslabServerDown in the inbox" paged
+read -r receiver received <<<"$(paged)"
+echo "  page received $received through $receiver, $(elapsed_since "$stop_at") s after the stop"
+[[ $receiver == pager ]] || die "ObslabServerDown went through $receiver, not pager"
 
 say "containers end to end: ok"

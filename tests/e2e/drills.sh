@@ -16,7 +16,14 @@
 #      no alert outside the key fires; when ObslabServerDown has fired and
 #      resolved, every dashboard query, annotations included, is evaluated in
 #      drill mode (the last two minutes hold the outage and the phase changes);
-#   5. a table: drill, alert, expected phase, fired at, resolved at.
+#   5. a table: drill, alert, expected phase, fired at, resolved at;
+#   6. alert delivery: Debian's Alertmanager runs the project's
+#      alertmanager.yml (receivers pointed at an `obslab inbox`, group_wait and
+#      group_interval divided by DRILLS_SPEED): every answer key's alert must
+#      reach the inbox firing, then resolved, through the receiver its
+#      severity routes to; in total-outage, ObslabClientErrorRatio fires in
+#      Prometheus, Alertmanager reports it inhibited, and the inbox never
+#      receives it (tests/e2e/delivery.py).
 # About 3 minutes once built, at the default speed of 10, on 2 cores.
 #
 # Environment:
@@ -24,6 +31,8 @@
 #   OBSLAB_E2E_PROFILE   cargo profile to build, debug (default) or release
 #   PROMETHEUS, PROMTOOL Prometheus binaries (default: from PATH; Debian's
 #                        `prometheus` package provides both)
+#   ALERTMANAGER         Alertmanager binary (default: prometheus-alertmanager,
+#                        Debian's package)
 #   DRILLS               drills to run, by file name without .yml (default: all)
 #   DRILLS_SPEED         timeline compression (default 10: a 5m window is 30s)
 #   DRILLS_RATE          req/s of each load generator (default 100; lower
@@ -37,6 +46,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 prometheus=${PROMETHEUS:-prometheus}
+alertmanager=${ALERTMANAGER:-prometheus-alertmanager}
 promtool=${PROMTOOL:-promtool}
 speed=${DRILLS_SPEED:-10}
 rate=${DRILLS_RATE:-100}
@@ -44,10 +54,11 @@ slack=${DRILLS_SLACK:-5}
 token=obslab-drills-token-0123456789
 bundle=(python3 "$root/tests/bundle/bundle.py")
 drills_py=(python3 "$root/tests/e2e/drills.py")
+delivery_py=(python3 "$root/tests/e2e/delivery.py")
 
 # shellcheck source=tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
-require "$prometheus" "$promtool" python3 curl
+require "$prometheus" "$promtool" "$alertmanager" python3 curl
 E2E_POLL=0.5
 if ! [[ $speed =~ ^[1-9][0-9]*$ ]]; then
     die "DRILLS_SPEED must be a whole number ≥ 1"
@@ -75,6 +86,10 @@ mkdir -p "$work/prometheus"
 "$promtool" check rules "$work"/prometheus/rules/*.yml >/dev/null
 
 find_binaries
+if [[ ! -x $bin/obslab ]]; then
+    [[ -z ${OBSLAB_BIN_DIR:-} ]] || die "no obslab in $bin"
+    (cd "$root" && cargo build --quiet -p obslab-lab)
+fi
 
 say "every scenario file loads with --scenario and plays"
 for file in "$root"/scenarios/*.yml; do
@@ -115,6 +130,22 @@ for name in "${names_wanted[@]}"; do
     echo "  $name: server 127.0.0.1:$sport, load generator metrics 127.0.0.1:$lport"
 done
 
+inbox_port=$(free_port)
+inbox=http://127.0.0.1:$inbox_port
+am_port=$(free_port)
+am=http://127.0.0.1:$am_port
+say "the inbox on 127.0.0.1:$inbox_port, Alertmanager ($("$alertmanager" --version 2>&1 | head -n 1)) on 127.0.0.1:$am_port"
+start inbox "$bin/obslab" inbox --listen "127.0.0.1:$inbox_port"
+wait_until 15 "obslab inbox /livez" curl -fsS "$inbox/livez"
+# The project's configuration: receivers pointed at this inbox, group_wait
+# and group_interval divided by the speed like the rules.
+"${delivery_py[@]}" alertmanager-config "$root/alertmanager/alertmanager.yml" \
+    "$work/alertmanager.yml" --inbox "$inbox" --speed "$speed"
+start alertmanager "$alertmanager" --config.file="$work/alertmanager.yml" \
+    --storage.path="$work/alertmanager" --web.listen-address="127.0.0.1:$am_port" \
+    --cluster.listen-address=
+wait_until 30 "Alertmanager /-/ready" curl -fsS "$am/-/ready"
+
 prom_port=$(free_port)
 prom=http://127.0.0.1:$prom_port
 say "Prometheus ($("$prometheus" --version 2>&1 | head -n 1)) on 127.0.0.1:$prom_port, 1 s scrape and evaluation"
@@ -127,6 +158,10 @@ global:
   evaluation_interval: 1s
 rule_files:
   - rules/*.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:$am_port"]
 scrape_configs:
   - job_name: prometheus
     static_configs:
@@ -137,6 +172,12 @@ scrape_configs:
   - job_name: obslab-loadgen
     static_configs:
       - targets: [$(join "${loadgen_targets[@]}")]
+  - job_name: alertmanager
+    static_configs:
+      - targets: ["127.0.0.1:$am_port"]
+  - job_name: obslab-inbox
+    static_configs:
+      - targets: ["127.0.0.1:$inbox_port"]
 EOF
 "$promtool" check config "$work/prometheus/prometheus.yml" >/dev/null
 start prometheus "$prometheus" \
@@ -148,7 +189,7 @@ wait_until 60 "Prometheus /-/ready" curl -fsS "$prom/-/ready"
 # The compressed 5 m window, in seconds: a full one of default traffic must be
 # in before the drills start, as in a lab that has been running for a while.
 window=$((300 / speed))
-targets=$((1 + 2 * ${#names_wanted[@]}))
+targets=$((3 + 2 * ${#names_wanted[@]}))
 say "waiting for data: $targets targets up, every alert's query answering, a full ${window}s window"
 wait_until 60 "all targets up" "${bundle[@]}" query "$prom" "count(up == 1) == $targets"
 wait_until 60 "every alert's query to return data" "${bundle[@]}" rules "$prom" "$work/prometheus/rules"
@@ -164,8 +205,22 @@ say "drills: ${names_wanted[*]}"
 run=(--prometheus "$prom" --speed "$speed" --token "$token" --root "$root" --slack "$slack")
 [[ ${DRILLS_ALLOW_EXTRA:-0} == 1 ]] && run+=(--allow-extra)
 [[ " ${names_wanted[*]} " == *" total-outage "* ]] && run+=(--dashboards-after ObslabServerDown)
+never=()
+if [[ " ${names_wanted[*]} " == *" total-outage "* ]]; then
+    # Fires in Prometheus during the outage; Alertmanager must mute it.
+    start inhibited-watch "${delivery_py[@]}" watch-inhibited "$am" ObslabClientErrorRatio "$work/inhibited.txt"
+    never=(--never ObslabClientErrorRatio)
+fi
 all_alive
 "${drills_py[@]}" run "${run[@]}" "${specs[@]}"
 all_alive
+
+say "alert delivery: each answer key's alert firing, then resolved, in the inbox"
+"${delivery_py[@]}" expect "$inbox" "$work/prometheus/rules" --token "$token" --timeout 60 \
+    "${never[@]}" "${specs[@]}"
+if ((${#never[@]})); then
+    [[ -s $work/inhibited.txt ]] || die "Alertmanager never reported ObslabClientErrorRatio as inhibited"
+    echo "  Alertmanager: $(cat "$work/inhibited.txt")"
+fi
 
 say "drills: ok"
