@@ -1,7 +1,7 @@
 //! The options table of a docs page must say what the binary's `--help` says.
 //!
-//! Shared by the `docs_options` tests of obslab-server and obslab-loadgen,
-//! which include this file by path, so the parsing exists once.
+//! Shared by the `docs_options` tests of obslab-server, obslab-loadgen and
+//! obslab-lab, which include this file by path, so the parsing exists once.
 //!
 //! The table is the first one of the page whose header has the columns
 //! `option`, `env` and `default` (others, such as `meaning`, are free text).
