@@ -70,22 +70,7 @@ impl Service {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        let response = request.send().await.map_err(|e| {
-            let why = if e.is_timeout() {
-                "no answer within 5s".to_owned()
-            } else if e.is_connect() {
-                "connection refused or unreachable".to_owned()
-            } else {
-                format!("{e}")
-            };
-            anyhow!("{} at {} does not answer ({why})", self.name, self.base)
-        })?;
-        let status = response.status().as_u16();
-        let body = response
-            .text()
-            .await
-            .with_context(|| format!("{method} {url}: the answer was cut short"))?;
-        Ok(Reply { status, body })
+        self.send(request, &method, &url).await
     }
 
     /// `method path` with HTTP basic authentication when `auth` is set.
@@ -99,13 +84,30 @@ impl Service {
             return self.call(method, path, None, None).await;
         };
         let url = format!("{}{path}", self.base);
-        let response = self
+        let request = self
             .client
             .request(method.clone(), &url)
-            .basic_auth(user, Some(password))
-            .send()
-            .await
-            .map_err(|e| anyhow!("{} at {} does not answer ({e})", self.name, self.base))?;
+            .basic_auth(user, Some(password));
+        self.send(request, &method, &url).await
+    }
+
+    /// Sends `request`; an error only when no answer came, saying why.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &Method,
+        url: &str,
+    ) -> anyhow::Result<Reply> {
+        let response = request.send().await.map_err(|e| {
+            let why = if e.is_timeout() {
+                "no answer within 5s".to_owned()
+            } else if e.is_connect() {
+                "connection refused or unreachable".to_owned()
+            } else {
+                format!("{e}")
+            };
+            anyhow!("{} at {} does not answer ({why})", self.name, self.base)
+        })?;
         let status = response.status().as_u16();
         let body = response
             .text()

@@ -12,6 +12,7 @@ pub mod drills;
 pub mod faults;
 pub mod http;
 pub mod inbox;
+pub mod prometheus_checks;
 pub mod reset;
 
 use std::fmt;
