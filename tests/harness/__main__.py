@@ -1,11 +1,15 @@
-"""The harness helpers shell scripts call (tests/e2e/lib.sh), with tests/ on
-PYTHONPATH:
+"""The harness helpers shell scripts and CI call, with tests/ on PYTHONPATH:
 
-  python3 -m harness free-port     a TCP port free on 127.0.0.1 now
+  python3 -m harness free-port          a TCP port free on 127.0.0.1 now
+  python3 -m harness links ROOT [PATH...]
+      every relative link of the Markdown files of PATH (default: README.md
+      and docs/, relative to ROOT) resolves, #anchors included; one line per
+      broken link, exit 1 if any
 """
 
 import sys
 
+from . import links
 from .procs import free_port
 
 
@@ -13,6 +17,10 @@ def main(argv):
     match argv:
         case ["free-port"]:
             print(free_port())
+        case ["links", root]:
+            return links.main(root, ["README.md", "docs"])
+        case ["links", root, *paths]:
+            return links.main(root, paths)
         case _:
             print(__doc__, file=sys.stderr)
             return 2
