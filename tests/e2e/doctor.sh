@@ -32,28 +32,10 @@ if [[ ! -x $bin/obslab ]]; then
     (cd "$root" && cargo build --quiet -p obslab-lab)
 fi
 
-sport=$(free_port) lport=$(free_port) iport=$(free_port) aport=$(free_port) pport=$(free_port)
-export OBSLAB_URL=http://127.0.0.1:$sport OBSLAB_PROMETHEUS_URL=http://127.0.0.1:$pport \
-    OBSLAB_ALERTMANAGER_URL=http://127.0.0.1:$aport OBSLAB_INBOX_URL=http://127.0.0.1:$iport \
-    OBSLAB_GRAFANA_URL=off
+lab_ports
 
 say "the lab on 127.0.0.1: server, inbox, Alertmanager, Prometheus, load generator"
-start server "$bin/obslab-server" --listen "127.0.0.1:$sport"
-start inbox "$bin/obslab" inbox --listen "127.0.0.1:$iport"
-sed "s#http://inbox:9095/webhook#http://127.0.0.1:$iport/webhook#" \
-    "$root/alertmanager/alertmanager.yml" >"$work/alertmanager.yml"
-start alertmanager "$alertmanager" --config.file="$work/alertmanager.yml" \
-    --storage.path="$work/am" --web.listen-address="127.0.0.1:$aport" --cluster.listen-address=
-mkdir -p "$work/prometheus"
-cp -r "$root/prometheus/rules" "$work/prometheus/"
-sed -e "s/\"localhost:9090\"/\"127.0.0.1:$pport\"/" \
-    -e "s/\"server:5000\"/\"127.0.0.1:$sport\"/" \
-    -e "s/\"loadgen:9105\"/\"127.0.0.1:$lport\"/" \
-    -e "s/\"alertmanager:9093\"/\"127.0.0.1:$aport\"/g" \
-    -e "s/\"inbox:9095\"/\"127.0.0.1:$iport\"/" \
-    "$root/prometheus/prometheus.yml" >"$work/prometheus/prometheus.yml"
-start prometheus "$prometheus" --config.file="$work/prometheus/prometheus.yml" \
-    --storage.tsdb.path="$work/tsdb" --web.listen-address="127.0.0.1:$pport"
+start_lab
 # Last, so that stop_last stops it first.
 start loadgen "$bin/obslab-loadgen" --target "$OBSLAB_URL" --rate 20 \
     --metrics-listen "127.0.0.1:$lport" --progress=off

@@ -72,10 +72,11 @@ def wait_until(what, check, timeout, poll=0.5, procs=(), clock=time.monotonic, s
 class Proc:
     """A process started by `start`, its output in `log_path`."""
 
-    def __init__(self, name, popen, log_path):
+    def __init__(self, name, popen, log_path, session=False):
         self.name = name
         self.popen = popen
         self.log_path = log_path
+        self.session = session
 
     def alive(self):
         return self.popen.poll() is None
@@ -90,14 +91,30 @@ class Proc:
     def tail(self, lines=20):
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def signal(self, sig):
+        """Sends sig to the process, or to its whole group when it was
+        started in a session of its own (as a terminal's Ctrl-C does)."""
+        if not self.alive():
+            return
+        if self.session:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+        else:
+            self.popen.send_signal(sig)
+
+    def wait(self, timeout=None):
+        """The exit status, or None if still running after timeout seconds."""
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, grace=10):
         """SIGTERM, then SIGKILL after `grace` seconds; the exit status."""
         if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
+            self.signal(signal.SIGTERM)
+            if self.wait(grace) is None:
+                self.signal(signal.SIGKILL)
         return self.popen.wait()
 
     def __enter__(self):
@@ -107,14 +124,19 @@ class Proc:
         self.stop()
 
 
-def start(name, argv, work, env=None):
-    """Starts argv with stdin closed and stdout + stderr in WORK/NAME.log."""
+def start(name, argv, work, env=None, cwd=None, session=False, inherit=True):
+    """Starts argv with stdin closed and stdout + stderr in WORK/NAME.log.
+    env adds to the environment (replaces it when not `inherit`); `session`
+    puts the process and its children in a session (and process group) of
+    their own, which Proc.signal then reaches as a whole."""
     log_path = Path(work) / f"{name}.log"
+    if env is not None and inherit:
+        env = {**os.environ, **env}
     with open(log_path, "wb") as log:
         popen = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=log,
-                                 stderr=subprocess.STDOUT,
-                                 env=None if env is None else {**os.environ, **env})
-    return Proc(name, popen, log_path)
+                                 stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                 start_new_session=session)
+    return Proc(name, popen, log_path, session)
 
 
 _LISTEN = re.compile(r'"listen"\s*:\s*"([^"]+)"')

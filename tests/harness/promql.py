@@ -14,12 +14,13 @@ single token, and `offset` is a keyword only when a duration follows it.
   duration_ms / format_ms       Prometheus durations <-> milliseconds
   dashboard_queries(board)      the PromQL of a Grafana dashboard
   markdown_queries(text)        the PromQL of ```promql blocks in Markdown
+  block_queries(lines, first)   the queries of one such block
 """
 
 import re
 from collections import namedtuple
 
-from . import Failure
+from . import Failure, markdown
 
 Token = namedtuple("Token", "kind text start")
 Range = namedtuple("Range", "span step subquery")
@@ -224,32 +225,15 @@ def dashboard_queries(board, datasource):
             yield f"{board['uid']} / annotation {ann.get('name')}", annotation_expr(ann), "annotation"
 
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*promql\s*$")
-
-
 def markdown_queries(text):
-    """[(line, query)] of the ```promql fenced blocks of a Markdown text, line
-    numbers from 1. In a block, `#` comments go, and each query starts on a
-    line of its own; it continues on the next lines while its brackets are
-    open, while they are indented, or when an operator joins them (a line
-    ending with `/` or starting with `and`)."""
-    lines, out, i = text.split("\n"), [], 0
-    while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        fence, j = m.group(1), i + 1
-        while j < len(lines) and not _closes(lines[j], fence):
-            j += 1
-        out += _block_queries(lines[i + 1:j], first_line=i + 2)
-        i = j + 1
+    """[(line, query)] of the ```promql fenced blocks of a Markdown text
+    (whatever words follow `promql` in the info string), line numbers from
+    1; see block_queries."""
+    out = []
+    for block in markdown.fenced_blocks(text):
+        if block.language == "promql":
+            out += block_queries(block.lines, block.first_line)
     return out
-
-
-def _closes(line, fence):
-    s = line.strip()
-    return len(s) >= len(fence) and set(s) == {fence[0]} and len(line) - len(line.lstrip()) <= 3
 
 
 def _code(line):
@@ -283,7 +267,12 @@ def _joins(current, line):
     return False
 
 
-def _block_queries(lines, first_line):
+def block_queries(lines, first_line):
+    """[(line, query)] of the lines of a PromQL block whose first line is
+    number first_line. `#` comments go, and each query starts on a line of
+    its own; it continues on the next lines while its brackets are open,
+    while they are indented, or when an operator joins them (a line ending
+    with `/` or starting with `and`)."""
     queries, current, start = [], [], 0
 
     def flush():

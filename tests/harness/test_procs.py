@@ -3,6 +3,7 @@
 import contextlib
 import io
 import os
+import signal
 import sys
 import unittest
 from pathlib import Path
@@ -98,6 +99,23 @@ class Processes(unittest.TestCase):
             self.assertEqual(proc.log_path, work / "sleeper.log")
             self.assertEqual(proc.stop(grace=5), 0)
             self.assertFalse(proc.alive())
+
+    def test_a_session_gets_ctrl_c_as_a_whole_in_its_own_directory(self):
+        # bash waits for its child; SIGINT to the group reaches the child,
+        # which ends cleanly (status 0), as a terminal's Ctrl-C would.
+        child = ("import signal, sys, time, os\n"
+                 "signal.signal(signal.SIGINT, lambda *a: sys.exit(0))\n"
+                 "print(os.getcwd(), os.environ.get('ONLY'), os.environ.get('HOME'), flush=True)\n"
+                 "time.sleep(60)\n")
+        with procs.workdir("test", keep=False) as work:
+            proc = procs.start("shell", ["bash", "-c", f"{sys.executable} -c \"$CODE\""], work,
+                               env={"CODE": child, "ONLY": "yes", "PATH": os.environ["PATH"]},
+                               cwd=work, session=True, inherit=False)
+            procs.wait_until("the child's line", lambda: proc.log().strip(), 10, poll=0.05)
+            self.assertIsNone(proc.wait(0.1))
+            proc.signal(signal.SIGINT)
+            self.assertEqual(proc.wait(10), 0)
+            self.assertEqual(proc.log().split(), [str(work), "yes", "None"])
 
     def test_free_port_is_bindable(self):
         import socket
