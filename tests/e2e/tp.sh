@@ -30,8 +30,9 @@
 #   tp.sh PATH...         those Markdown files or folders only (relative to
 #                         the repository), every failure fatal
 #
-# About 6 minutes once built when a check uses a 5m window (the wait is most
-# of it; 1.5 minutes for the fixtures alone).
+# About 2 minutes once built for the fixtures alone; a guide whose check:
+# comments use 5m windows waits 5 minutes for its data, then runs its
+# commands (a few seconds each).
 #
 # Environment:
 #   OBSLAB_BIN_DIR       use the binaries there instead of building them
