@@ -63,7 +63,8 @@ def read_pages(root, paths):
 
 
 def static_problems(pages):
-    return [Found(path, line, msg) for path, page in pages for line, msg in page.problems]
+    return sorted((Found(path, line, msg) for path, page in pages for line, msg in page.problems),
+                  key=lambda f: (str(f.path), f.line))
 
 
 def inventory(pages):
@@ -72,7 +73,7 @@ def inventory(pages):
     checks = sum(len(p.checks) for _, p in pages)
     cmds = [c for _, p in pages for c in p.commands if isinstance(c, guide.Command)]
     helps = sum(1 for c in cmds if c.help_only)
-    return (f"{len(pages)} pages: {q} PromQL queries ({empty} may be empty), {checks} checks, "
+    return (f"{len(pages)} page(s): {q} PromQL queries ({empty} may be empty), {checks} checks, "
             f"{len(cmds) - helps} commands to run, {helps} checked against --help")
 
 
