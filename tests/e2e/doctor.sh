@@ -46,12 +46,9 @@ start alertmanager "$alertmanager" --config.file="$work/alertmanager.yml" \
     --storage.path="$work/am" --web.listen-address="127.0.0.1:$aport" --cluster.listen-address=
 mkdir -p "$work/prometheus"
 cp -r "$root/prometheus/rules" "$work/prometheus/"
-sed -e "s/\"localhost:9090\"/\"127.0.0.1:$pport\"/" \
-    -e "s/\"server:5000\"/\"127.0.0.1:$sport\"/" \
-    -e "s/\"loadgen:9105\"/\"127.0.0.1:$lport\"/" \
-    -e "s/\"alertmanager:9093\"/\"127.0.0.1:$aport\"/g" \
-    -e "s/\"inbox:9095\"/\"127.0.0.1:$iport\"/" \
-    "$root/prometheus/prometheus.yml" >"$work/prometheus/prometheus.yml"
+harness local-prometheus-config "$root/prometheus/prometheus.yml" "$work/prometheus/prometheus.yml" \
+    prometheus="127.0.0.1:$pport" obslab-server="127.0.0.1:$sport" obslab-loadgen="127.0.0.1:$lport" \
+    obslab-inbox="127.0.0.1:$iport" --alertmanager "127.0.0.1:$aport"
 start prometheus "$prometheus" --config.file="$work/prometheus/prometheus.yml" \
     --storage.tsdb.path="$work/tsdb" --web.listen-address="127.0.0.1:$pport"
 # Last, so that stop_last stops it first.
