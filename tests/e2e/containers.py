@@ -8,6 +8,10 @@
       second scrape of each and fails unless it came INTERVAL (default 5)
       ± 1 s after the first, the interval Prometheus reports included
 
+  containers.py generators PROMETHEUS_URL N
+      waits (60 s) until Prometheus scrapes exactly N targets of job
+      obslab-loadgen, all up (compose's --scale, found by DNS); prints them
+
   containers.py loadgen-report FILE
       FILE is `obslab-loadgen --output json`'s report: it must count
       responses; prints them with the p95 and the status codes
@@ -63,6 +67,20 @@ def cmd_scrapes(url, since, interval):
             raise Failure(f"{job}: {gap:.2f} s between scrapes, not {interval:g} s")
 
 
+def cmd_generators(url, count):
+    prom = Prometheus(url, timeout=5)
+
+    def generators():
+        found = [t for t in prom.targets() if t["labels"]["job"] == "obslab-loadgen"]
+        up = sorted(t["labels"]["instance"] for t in found if t["health"] == "up")
+        if len(found) != count or len(up) != count:
+            raise Failure(f"{len(found)} obslab-loadgen targets, {len(up)} up: {up}")
+        return up
+
+    up = wait_until(f"{count} load generators scraped", generators, 60)
+    print(f"  ok: {count} obslab-loadgen targets up: {', '.join(up)}")
+
+
 def cmd_loadgen_report(path):
     report = json.loads(Path(path).read_text(encoding="utf-8"))
     if not report.get("responses"):
@@ -78,12 +96,17 @@ def main(argv):
     s.add_argument("prometheus")
     s.add_argument("--since", type=float, required=True)
     s.add_argument("--interval", type=float, default=5.0)
+    g = sub.add_parser("generators")
+    g.add_argument("prometheus")
+    g.add_argument("count", type=int)
     r = sub.add_parser("loadgen-report")
     r.add_argument("file")
     args = parser.parse_args(argv)
     try:
         if args.command == "scrapes":
             cmd_scrapes(args.prometheus, args.since, args.interval)
+        elif args.command == "generators":
+            cmd_generators(args.prometheus, args.count)
         else:
             cmd_loadgen_report(args.file)
     except (Failure, OSError, ValueError, KeyError) as e:

@@ -12,7 +12,9 @@
 #   4. Prometheus: every target up, scraped every 5 s (tests/e2e/containers.py),
 #      rules loaded and healthy, every dashboard query returning data
 #      (tests/bundle/bundle.py);
-#   5. `compose run --rm loadgen --target ...` (the README's command) works;
+#   5. `up --scale loadgen=3`: Prometheus scrapes three load generators,
+#      found by DNS, and one again once scaled back;
+#      `compose run --rm loadgen --target ...` (the README's command) works;
 #   6. `compose stop server` lets an in-flight /slow finish and exits 0;
 #   7. and ObslabServerDown reaches the inbox as a page (receiver pager)
 #      about 70 s later: rule, Alertmanager, webhook, inbox.
@@ -177,6 +179,14 @@ for expr in \
 done
 "${bundle[@]}" dashboards "$root" "$prom" --alerts-may-be-empty
 "${bundle[@]}" rules "$prom" "$root/prometheus/rules"
+
+say "compose up --scale loadgen=3: Prometheus finds every replica by DNS"
+"${compose[@]}" up -d --no-recreate --scale loadgen=3 loadgen >"$work/scale.log" 2>&1 ||
+    die "compose up --scale loadgen=3 failed"
+"${containers_py[@]}" generators "$prom" 3
+"${compose[@]}" up -d --no-recreate --scale loadgen=1 loadgen >>"$work/scale.log" 2>&1 ||
+    die "compose up --scale loadgen=1 failed"
+"${containers_py[@]}" generators "$prom" 1
 
 say "compose run --rm loadgen (the README's one-off run)"
 "${compose[@]}" run --rm -T --no-deps loadgen \

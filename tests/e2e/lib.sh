@@ -164,19 +164,12 @@ lab_ports() {
 }
 
 lab_configs() {
-    local port
     mkdir -p "$work/prometheus"
     cp -r "${root:?}/prometheus/rules" "$work/prometheus/"
-    sed -e "s/\"localhost:9090\"/\"127.0.0.1:$pport\"/" \
-        -e "s/\"server:5000\"/\"127.0.0.1:$sport\"/" \
-        -e "s/\"loadgen:9105\"/\"127.0.0.1:$lport\"/" \
-        -e "s/\"alertmanager:9093\"/\"127.0.0.1:$aport\"/g" \
-        -e "s/\"inbox:9095\"/\"127.0.0.1:$iport\"/" \
-        "$root/prometheus/prometheus.yml" >"$work/prometheus/prometheus.yml"
-    for port in "$pport" "$sport" "$lport" "$aport" "$iport"; do
-        grep -q "\"127.0.0.1:$port\"" "$work/prometheus/prometheus.yml" ||
-            die "prometheus.yml: could not point a target at 127.0.0.1:$port"
-    done
+    harness local-prometheus-config "$root/prometheus/prometheus.yml" "$work/prometheus/prometheus.yml" \
+        prometheus="127.0.0.1:$pport" obslab-server="127.0.0.1:$sport" \
+        obslab-loadgen="127.0.0.1:$lport" obslab-inbox="127.0.0.1:$iport" \
+        --alertmanager "127.0.0.1:$aport" || die "prometheus.yml: could not point the jobs at 127.0.0.1"
     sed "s#http://inbox:9095/webhook#http://127.0.0.1:$iport/webhook#" \
         "$root/alertmanager/alertmanager.yml" >"$work/alertmanager.yml"
     grep -q "127.0.0.1:$iport/webhook" "$work/alertmanager.yml" ||

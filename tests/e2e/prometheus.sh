@@ -74,14 +74,9 @@ say "Prometheus ($("$prometheus" --version 2>&1 | head -n 1)) on 127.0.0.1:$prom
 # The project's own configuration and rules, with only the targets rewritten.
 mkdir -p "$work/prometheus"
 cp -r "$root/prometheus/rules" "$work/prometheus/"
-sed -e "s/\"localhost:9090\"/\"127.0.0.1:$prom_port\"/" \
-    -e "s/\"server:5000\"/\"127.0.0.1:$server_port\"/" \
-    -e "s/\"loadgen:9105\"/\"127.0.0.1:$loadgen_port\"/" \
-    "$root/prometheus/prometheus.yml" >"$work/prometheus/prometheus.yml"
-for port in "$prom_port" "$server_port" "$loadgen_port"; do
-    grep -q "\"127.0.0.1:$port\"" "$work/prometheus/prometheus.yml" ||
-        die "prometheus.yml: could not point a target at 127.0.0.1:$port"
-done
+harness local-prometheus-config "$root/prometheus/prometheus.yml" "$work/prometheus/prometheus.yml" \
+    prometheus="127.0.0.1:$prom_port" obslab-server="127.0.0.1:$server_port" \
+    obslab-loadgen="127.0.0.1:$loadgen_port"
 "$promtool" check config "$work/prometheus/prometheus.yml" >/dev/null
 start prometheus "$prometheus" \
     --config.file="$work/prometheus/prometheus.yml" \
