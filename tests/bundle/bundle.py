@@ -3,8 +3,11 @@
 
 Static, without any server:
   bundle.py check ROOT
-      dashboards are valid JSON with stable uids, every panel and query names
-      the provisioned datasource uid, no import-time inputs, every query
+      the datasources provisioned as the lab needs them (Prometheus, the
+      default, and Alertmanager, with Grafana's documented fields and fixed
+      uids), dashboards are valid JSON with stable uids, every datasource a
+      dashboard names is provisioned, every panel and query names the
+      Prometheus uid, no import-time inputs, every query
       scans as PromQL and its range windows, subquery steps and offsets are
       durations or Grafana interval variables, the original lab README's
       four PromQL queries appear verbatim in a "TP queries" row, and the
@@ -36,9 +39,10 @@ import math
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import Failure, promql, rules  # noqa: E402  (tests/harness/)
+from harness import Failure, grafana, promql, rules, yamlish  # noqa: E402  (tests/harness/)
 from harness.grafana import (BUILTINS, DATASOURCE, evaluate,  # noqa: E402
                              interpolate, load_dashboards, resolve_variables)
 from harness.prom import Prometheus, values_of  # noqa: E402
@@ -51,6 +55,9 @@ SEED_QUERIES = [
     "sum by (error_type) (flask_errors_total)",
     "histogram_quantile(0.95, rate(flask_request_duration_seconds_bucket[5m]))",
 ]
+
+# The uid of the Alertmanager datasource (Grafana's alerting pages).
+ALERTMANAGER = "alertmanager"
 
 
 # ------------------------------------------------------------------ static ---
@@ -83,30 +90,27 @@ MAY_BE_EMPTY = {
 }
 
 
-def yaml_scalar(text, key):
-    """The value of `key: value` in a small provisioning file (no YAML parser
-    needed for these flat files; a second occurrence is an error)."""
-    found = re.findall(rf"^\s*-?\s*{key}:\s*['\"]?([^'\"#\s]+)['\"]?\s*(?:#.*)?$", text, re.M)
-    if len(found) != 1:
-        raise Failure(f"expected one '{key}:' in provisioning file, found {len(found)}")
-    return found[0]
-
-
 def check_provisioning(root):
-    ds = (root / "grafana/provisioning/datasources/prometheus.yml").read_text(encoding="utf-8")
-    if yaml_scalar(ds, "uid") != DATASOURCE["uid"]:
-        raise Failure(f"datasource uid is not {DATASOURCE['uid']!r}")
-    if yaml_scalar(ds, "type") != "prometheus":
-        raise Failure("datasource type is not prometheus")
-    if yaml_scalar(ds, "url") != "http://prometheus:9090":
-        raise Failure("datasource url is not http://prometheus:9090")
-    if yaml_scalar(ds, "isDefault") != "true":
-        raise Failure("the Prometheus datasource is not the default one")
-    prov = (root / "grafana/provisioning/dashboards/obslab.yml").read_text(encoding="utf-8")
-    if yaml_scalar(prov, "type") != "file":
-        raise Failure("dashboards provider is not of type file")
-    if yaml_scalar(prov, "path") != "/var/lib/grafana/dashboards":
-        raise Failure("dashboards provider path is not /var/lib/grafana/dashboards")
+    """{uid: datasource} provisioned, once their files are as the lab needs
+    them (grafana.PROVISIONED) and the dashboards provider reads the folder
+    compose mounts."""
+    provisioned = grafana.load_datasources(root)
+    problems = grafana.datasource_problems(provisioned)
+    am = urlsplit(provisioned.get(ALERTMANAGER, {}).get("url", "")).netloc
+    prom_yml = (root / "prometheus/prometheus.yml").read_text(encoding="utf-8")
+    if am and f'"{am}"' not in prom_yml:
+        problems.append(f"the Alertmanager datasource's {am} is not Prometheus' Alertmanager "
+                        "(prometheus/prometheus.yml)")
+    prov = yamlish.load((root / "grafana/provisioning/dashboards/obslab.yml").read_text(encoding="utf-8"),
+                        "obslab.yml")
+    providers = (prov or {}).get("providers") or [{}]
+    if len(providers) != 1 or providers[0].get("type") != "file":
+        problems.append("dashboards: expected one provider, of type file")
+    elif (providers[0].get("options") or {}).get("path") != "/var/lib/grafana/dashboards":
+        problems.append("dashboards provider path is not /var/lib/grafana/dashboards")
+    if problems:
+        raise Failure("grafana/provisioning/: " + "; ".join(problems))
+    return provisioned
 
 
 def check_dashboard(path, board):
@@ -199,7 +203,7 @@ def check_tp_row(boards):
 
 def cmd_check(root):
     root = Path(root).resolve()
-    check_provisioning(root)
+    provisioned = check_provisioning(root)
     boards = load_dashboards(root)
     uids = [b.get("uid") for _, b in boards]
     if len(uids) != len(set(uids)):
@@ -207,11 +211,13 @@ def cmd_check(root):
     problems = []
     for path, board in boards:
         problems += [f"{path.name}: {p}" for p in check_dashboard(path, board)]
+        problems += [f"{path.name}: {p}" for p in grafana.unprovisioned_refs(board, provisioned)]
     if problems:
         raise Failure("\n".join(problems))
     where = check_tp_row(boards)
     n = sum(1 for _, b in boards for _ in dashboard_queries(b))
-    print(f"ok: {len(boards)} dashboards ({', '.join(uids)}), {n} queries, datasource uid "
+    print(f"ok: datasources {', '.join(sorted(provisioned))} provisioned as the lab needs them; "
+          f"{len(boards)} dashboards ({', '.join(uids)}), {n} queries, datasource uid "
           f"{DATASOURCE['uid']!r} everywhere, seed queries verbatim in {where}")
 
 

@@ -1,6 +1,8 @@
-"""Grafana dashboards as the checks see them: the JSON files of
-grafana/dashboards/, their variables resolved through the Prometheus API and
-their queries run the way Grafana runs them.
+"""Grafana as the checks see it: the datasources provisioned from
+grafana/provisioning/datasources/, the JSON files of grafana/dashboards/ and
+the datasources they name, the variables resolved through the Prometheus API
+and the queries run the way Grafana runs them. Grafana itself cannot run on
+the test machines: these follow its documented behaviour.
 """
 
 import json
@@ -8,10 +10,26 @@ import re
 import time
 from pathlib import Path
 
-from . import Failure
+from . import Failure, yamlish
 
 # The provisioned datasource every panel, query and annotation must name.
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+
+# The lab's datasources, by uid, as grafana/provisioning/datasources/ must
+# declare them: Grafana's documented fields (provisioning docs; the
+# Alertmanager datasource's `jsonData.implementation` is one of mimir, cortex,
+# prometheus), pointed at the compose services. A dotted key is nested.
+PROVISIONED = {
+    "prometheus": {"type": "prometheus", "access": "proxy", "url": "http://prometheus:9090",
+                   "isDefault": True, "jsonData.timeInterval": "5s"},
+    "alertmanager": {"type": "alertmanager", "access": "proxy", "url": "http://alertmanager:9093",
+                     "isDefault": False, "jsonData.implementation": "prometheus",
+                     "jsonData.handleGrafanaManagedAlerts": False},
+}
+
+# Datasource uids Grafana itself provides (annotations & alerts, mixed, a
+# dashboard's own panels).
+BUILTIN_DATASOURCES = {"-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"}
 
 # Grafana's built-in variables, as a 5 s scrape and a short run give them.
 BUILTINS = {
@@ -99,3 +117,88 @@ def evaluate(prom, expr, instant=True, step=10, window=120):
     now = time.time()
     instant = prom.query(expr, at=now) if instant else None
     return instant, prom.query_range(expr, now - window, now, step)
+
+
+# -------------------------------------------------------------- datasources ---
+
+def load_datasources(root):
+    """{uid: datasource} of ROOT/grafana/provisioning/datasources/*.yml, as
+    Grafana reads them (`apiVersion: 1`, a `datasources:` list); a uid or a
+    name declared twice, or a datasource without either, fails."""
+    paths = sorted((Path(root) / "grafana" / "provisioning" / "datasources").glob("*.y*ml"))
+    if not paths:
+        raise Failure("no datasource file in grafana/provisioning/datasources/")
+    found, names = {}, set()
+    for path in paths:
+        doc = yamlish.load(path.read_text(encoding="utf-8"), path.name)
+        if not isinstance(doc, dict) or doc.get("apiVersion") != 1:
+            raise Failure(f"{path.name}: not a provisioning file of apiVersion 1")
+        for ds in doc.get("datasources") or []:
+            uid, name = ds.get("uid"), ds.get("name")
+            if not uid or not name:
+                raise Failure(f"{path.name}: a datasource without uid or name: {ds}")
+            if uid in found or name in names:
+                raise Failure(f"{path.name}: datasource uid {uid!r} or name {name!r} declared twice")
+            found[uid], names = ds, names | {name}
+    return found
+
+
+def datasource_problems(provisioned, expected=PROVISIONED):
+    """What differs between the provisioned datasources and `expected`
+    ({uid: {field or dotted.field: value}}), plus more than one default."""
+    problems = []
+    for uid, fields in expected.items():
+        ds = provisioned.get(uid)
+        if ds is None:
+            problems.append(f"no datasource of uid {uid!r} is provisioned")
+            continue
+        for key, want in fields.items():
+            have = ds
+            for part in key.split("."):
+                have = have.get(part) if isinstance(have, dict) else None
+            if have != want and not (want is False and have is None):
+                problems.append(f"datasource {uid!r}: {key} is {have!r}, not {want!r}")
+    defaults = [uid for uid, ds in provisioned.items() if ds.get("isDefault") is True]
+    if len(defaults) > 1:
+        problems.append(f"several default datasources: {defaults}")
+    return problems
+
+
+def datasource_refs(node, where):
+    """(where, reference) of every `datasource` under `node` (a dashboard's
+    panels, targets, annotations or variables), at any depth."""
+    if isinstance(node, dict):
+        name = node.get("title") or node.get("name") or node.get("refId")
+        here = f"{where} / {name}" if isinstance(name, str) and name else where
+        for key, value in node.items():
+            if key != "datasource":
+                yield from datasource_refs(value, here)
+            elif value is not None:
+                yield here, value
+    elif isinstance(node, list):
+        for item in node:
+            yield from datasource_refs(item, where)
+
+
+def unprovisioned_refs(board, provisioned):
+    """Problems of the datasources a dashboard names: by name or variable
+    instead of a fixed uid, or a uid (or type) no provisioning file declares."""
+    problems = []
+    refs = [r for key in ("panels", "annotations", "templating")
+            for r in datasource_refs(board.get(key), f"{board.get('uid')} {key}")]
+    for where, ref in refs:
+        if not isinstance(ref, dict) or not isinstance(ref.get("uid"), str):
+            problems.append(f"{where}: datasource {ref!r} is not a {{type, uid}} reference")
+            continue
+        uid = ref["uid"]
+        if uid in BUILTIN_DATASOURCES:
+            continue
+        if uid.startswith("$"):
+            problems.append(f"{where}: datasource uid {uid} is a variable, not a provisioned uid")
+        elif uid not in provisioned:
+            problems.append(f"{where}: datasource uid {uid!r} is not provisioned")
+        elif ref.get("type") not in (None, provisioned[uid].get("type")):
+            problems.append(f"{where}: datasource {uid!r} has type "
+                            f"{provisioned[uid].get('type')!r}, not {ref.get('type')!r}")
+    return problems
+

@@ -1,0 +1,142 @@
+"""Grafana as the checks see it: provisioning files read without a YAML
+library, and the datasources dashboards name."""
+
+import copy
+import tempfile
+import unittest
+from pathlib import Path
+
+from harness import Failure, grafana, yamlish
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROVISIONING = """\
+# a comment
+apiVersion: 1
+
+datasources:
+  - name: Prometheus   # trailing comment
+    uid: prometheus
+    type: prometheus
+    url: "http://prometheus:9090"
+    isDefault: true
+    jsonData:
+      timeInterval: '5s'
+  -   name: Other
+      uid: other
+      port: 9093
+      ratio: 0.5
+      empty:
+      tags:
+      - a # first
+      - "b # not a comment"
+"""
+
+
+def board(*panels, annotations=(), variables=()):
+    return {"uid": "b", "panels": list(panels), "annotations": {"list": list(annotations)},
+            "templating": {"list": list(variables)}}
+
+
+def panel(title, *exprs, ds=None, **extra):
+    ds = ds or {"type": "prometheus", "uid": "prometheus"}
+    return {"id": title, "title": title, "type": "timeseries", "datasource": ds,
+            "targets": [{"refId": chr(65 + i), "datasource": ds, "expr": e}
+                        for i, e in enumerate(exprs)], **extra}
+
+
+class Yamlish(unittest.TestCase):
+    def test_block_mappings_sequences_comments_and_scalars(self):
+        doc = yamlish.load(PROVISIONING)
+        self.assertEqual(doc["apiVersion"], 1)
+        prom, other = doc["datasources"]
+        self.assertEqual(prom, {"name": "Prometheus", "uid": "prometheus", "type": "prometheus",
+                                "url": "http://prometheus:9090", "isDefault": True,
+                                "jsonData": {"timeInterval": "5s"}})
+        self.assertEqual(other, {"name": "Other", "uid": "other", "port": 9093, "ratio": 0.5,
+                                 "empty": None, "tags": ["a", "b # not a comment"]})
+
+    def test_the_projects_provisioning_files_read(self):
+        for path in (ROOT / "grafana" / "provisioning").rglob("*.yml"):
+            self.assertEqual(yamlish.load(path.read_text(encoding="utf-8"))["apiVersion"], 1, path)
+
+    def test_what_it_cannot_read_is_refused_with_the_line(self):
+        for text, where in [
+            ("a: [1, 2]\n", ":1:"),
+            ("a: {b: 1}\n", ":1:"),
+            ("a: |\n  text\n", ":1:"),
+            ("a: 1\na: 2\n", ":2:"),
+            ("a:\n  b: 1\n c: 2\n", ":3:"),
+            ("a: 'open\n", ":1:"),
+            ("---\na: 1\n", ":1:"),
+            ("a: b: c\n", ":1:"),
+        ]:
+            with self.subTest(text=text), self.assertRaisesRegex(Failure, where):
+                yamlish.load(text, "f.yml")
+
+
+class Datasources(unittest.TestCase):
+    def write(self, files):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        folder = Path(tmp.name) / "grafana" / "provisioning" / "datasources"
+        folder.mkdir(parents=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return tmp.name
+
+    def test_the_lab_provisions_prometheus_and_alertmanager_as_documented(self):
+        provisioned = grafana.load_datasources(ROOT)
+        self.assertEqual(grafana.datasource_problems(provisioned), [])
+        am = provisioned["alertmanager"]
+        self.assertEqual((am["type"], am["url"], am["jsonData"]["implementation"]),
+                         ("alertmanager", "http://alertmanager:9093", "prometheus"))
+
+    def test_a_uid_declared_in_two_files_fails(self):
+        root = self.write({"a.yml": PROVISIONING, "b.yaml": PROVISIONING.replace("Other", "O2")})
+        with self.assertRaisesRegex(Failure, "declared twice"):
+            grafana.load_datasources(root)
+
+    def test_differences_from_the_expected_fields_are_named(self):
+        provisioned = copy.deepcopy(grafana.load_datasources(ROOT))
+        provisioned["alertmanager"]["jsonData"]["implementation"] = "mimir"
+        provisioned["alertmanager"]["isDefault"] = True
+        problems = grafana.datasource_problems(provisioned)
+        self.assertIn("datasource 'alertmanager': jsonData.implementation is 'mimir', "
+                      "not 'prometheus'", problems)
+        self.assertTrue(any("several default datasources" in p for p in problems), problems)
+        del provisioned["alertmanager"]
+        self.assertIn("no datasource of uid 'alertmanager' is provisioned",
+                      grafana.datasource_problems(provisioned))
+
+    def test_every_reference_of_a_dashboard_must_be_provisioned(self):
+        provisioned = {"prometheus": {"type": "prometheus"},
+                       "alertmanager": {"type": "alertmanager"}}
+        good = board(panel("ok", "up"),
+                     annotations=[{"name": "builtin", "builtIn": 1,
+                                   "datasource": {"type": "grafana", "uid": "-- Grafana --"}}])
+        self.assertEqual(grafana.unprovisioned_refs(good, provisioned), [])
+        bad = board(panel("p", "up", ds={"type": "prometheus", "uid": "nope"}),
+                    panel("q", "up", ds={"type": "prometheus", "uid": "${DS_PROMETHEUS}"}),
+                    panel("r", "up", ds={"type": "prometheus", "uid": "alertmanager"}),
+                    annotations=[{"name": "by name", "datasource": "Prometheus"}],
+                    variables=[{"name": "v", "datasource": {"uid": "gone"}}])
+        problems = grafana.unprovisioned_refs(bad, provisioned)
+        for expected in ["b panels / p: datasource uid 'nope' is not provisioned",
+                         "b panels / p / A: datasource uid 'nope' is not provisioned",
+                         "b panels / q: datasource uid ${DS_PROMETHEUS} is a variable",
+                         "b panels / r: datasource 'alertmanager' has type 'alertmanager', "
+                         "not 'prometheus'",
+                         "b annotations / by name: datasource 'Prometheus' is not a {type, uid}",
+                         "b templating / v: datasource uid 'gone' is not provisioned"]:
+            self.assertTrue(any(p.startswith(expected) for p in problems),
+                            f"{expected!r} not in {problems}")
+
+    def test_the_lab_dashboards_name_only_provisioned_datasources(self):
+        provisioned = grafana.load_datasources(ROOT)
+        for _, b in grafana.load_dashboards(ROOT):
+            self.assertEqual(grafana.unprovisioned_refs(b, provisioned), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
