@@ -15,17 +15,19 @@ Static, without any server:
 
 Against a live Prometheus (used by tests/e2e/prometheus.sh):
   bundle.py query URL EXPR            exit 0 when EXPR returns data, 1 if not
-  bundle.py dashboards ROOT URL [--quiet | --drill | --only-alerts]
+  bundle.py dashboards ROOT URL [--quiet | --drill | --paged | --only-alerts]
       evaluate every dashboard expr, panels and Prometheus annotations,
       Grafana variables resolved through the API, panels as instant and range
       queries, annotations as range queries (as Grafana runs them); fail on an
-      error, an empty result or a result with no finite value. Some queries
-      only show incidents: ALERTS, the scenario phase and the annotations
-      (fault changes, phases, failed scrapes, firing alerts). --quiet (alias
-      --alerts-may-be-empty) lets all of those be empty, for a lab under
-      default traffic; --drill lets only ALERTS panels be empty, for a lab in
-      the middle of a drill (tests/e2e/drills.sh); --only-alerts evaluates the
-      ALERTS queries alone, strictly
+      error, an empty result or a result with no finite value (strict, no
+      flag). --quiet (alias --alerts-may-be-empty), for a lab under default
+      traffic: a panel may be empty only where it says so in words (its
+      noValue: the ALERTS tables), the annotations may be empty, and the
+      inbox's queries (Notifications row, page annotation) must read 0;
+      --drill, in the middle of a drill (tests/e2e/drills.sh): the same, but
+      annotations must mark it; --paged, once pages and resolutions reached
+      the inbox: each inbox query shows a positive value over the last hour;
+      --only-alerts evaluates the ALERTS queries alone, strictly
   bundle.py rules URL RULES_DIR      every rule group loaded and healthy, and
       the query under each alert's threshold returns data (prints the live
       value beside the threshold)
@@ -68,26 +70,6 @@ def dashboard_queries(board):
 
 def shows_alerts(expr):
     return bool({"ALERTS", "ALERTS_FOR_STATE"} & promql.names(expr))
-
-
-def incident_only(expr, kind):
-    """Why a query may show nothing while the lab is quiet, or None."""
-    if kind == "annotation":
-        return "annotation"
-    if shows_alerts(expr):
-        return "alerts"
-    if "obslab_scenario_phase" in promql.names(expr):
-        return "scenario"
-    return None
-
-
-# Which incident-only queries may be empty, per mode of `dashboards`.
-MAY_BE_EMPTY = {
-    "strict": set(),
-    "quiet": {"annotation", "alerts", "scenario"},
-    "drill": {"alerts"},
-    "only-alerts": set(),
-}
 
 
 def check_provisioning(root):
@@ -229,42 +211,60 @@ def cmd_query(url, expr):
     return 0 if data["result"] else 1
 
 
+# The time range `paged` evaluates over: the pages of a whole drills run.
+PAGED_RANGE_S = 3600
+
+
+def shown(instant, ranged):
+    """A result in a few words: its series count, and the labels and value
+    of a lone instant series (what a stat shows)."""
+    result = (instant or ranged)["result"]
+    text = f"{len(result)} series{', range' if instant is None else ''}"
+    if instant is not None and len(result) == 1:
+        labels = ", ".join(f'{k}="{v}"' for k, v in result[0]["metric"].items())
+        text += f": {{{labels}}} {result[0]['value'][1]}"
+    return text
+
+
 def cmd_dashboards(root, url, mode):
     prom = Prometheus(url, on_warning=lambda w: print(f"    warning: {w}"))
     failures, checked = [], 0
     for path, board in load_dashboards(Path(root).resolve()):
         print(f"{board['uid']} ({path.name}):")
         variables = resolve_variables(prom, board)
+        if mode == "paged":
+            variables.update(__range=f"{PAGED_RANGE_S}s", __range_s=str(PAGED_RANGE_S),
+                             __range_ms=str(PAGED_RANGE_S * 1000))
+        panels = grafana.panels_by_query(board)
         for label, raw, kind in dashboard_queries(board):
             if mode == "only-alerts" and not shows_alerts(raw):
+                continue
+            if mode == "paged" and not grafana.reads_inbox(raw):
                 continue
             expr = interpolate(raw, variables)
             checked += 1
             try:
                 # A drill's events are short on a compressed timeline: a fine
                 # step does not miss them.
-                instant, ranged = evaluate(prom, expr, instant=kind == "panel",
-                                           step=1 if mode == "drill" else 10)
+                instant, ranged = evaluate(
+                    prom, expr, instant=kind == "panel", step=1 if mode == "drill" else 10,
+                    window=PAGED_RANGE_S if mode == "paged" else 120)
             except Failure as e:
                 failures.append(f"{label}: {e}\n      {expr}")
                 continue
-            why = incident_only(raw, kind)
-            if (instant is not None and not instant["result"]) or not ranged["result"]:
-                if why in MAY_BE_EMPTY[mode]:
-                    print(f"  ok (empty: {why}, shows incidents only)  {label}")
-                    continue
-                failures.append(f"{label}: empty result\n      {expr}")
+            results = [r["result"] for r in (instant, ranged) if r is not None]
+            finite = [v for r in results for v in values_of(r) if math.isfinite(v)]
+            words = grafana.when_empty(panels[label]) if kind == "panel" else None
+            ok, note = grafana.judge(mode, kind, raw, words, finite,
+                                     empty=not any(results))
+            if not ok:
+                failures.append(f"{label}: {note}\n      {expr}")
                 continue
-            result = (instant or ranged)["result"]
-            finite = [v for v in values_of(result) if math.isfinite(v)]
-            if not finite:
-                failures.append(f"{label}: no finite value (only NaN/Inf)\n      {expr}")
-                continue
-            print(f"  ok ({len(result)} series{', range' if instant is None else ''})  {label}")
+            print(f"  ok ({note or shown(instant, ranged)})  {label}")
     if failures:
         raise Failure(f"{len(failures)} of {checked} dashboard queries failed:\n  "
                       + "\n  ".join(failures))
-    print(f"ok: {checked} dashboard queries returned data")
+    print(f"ok: {checked} dashboard queries answered as a {mode} lab should")
 
 
 def cmd_rules(url, rules_dir):
@@ -341,8 +341,8 @@ def main(argv):
                 cmd_dashboards(root, url, "quiet")
             case ["dashboards", root, url, "--drill"]:
                 cmd_dashboards(root, url, "drill")
-            case ["dashboards", root, url, "--only-alerts"]:
-                cmd_dashboards(root, url, "only-alerts")
+            case ["dashboards", root, url, "--only-alerts" | "--paged" as flag]:
+                cmd_dashboards(root, url, flag[2:])
             case ["rules", url, rules_dir]:
                 cmd_rules(url, rules_dir)
             case ["alerts", url]:

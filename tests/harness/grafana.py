@@ -1,8 +1,9 @@
 """Grafana as the checks see it: the datasources provisioned from
 grafana/provisioning/datasources/, the JSON files of grafana/dashboards/ and
-the datasources they name, the variables resolved through the Prometheus API
-and the queries run the way Grafana runs them. Grafana itself cannot run on
-the test machines: these follow its documented behaviour.
+the datasources they name, what a panel shows when its queries return
+nothing, the variables resolved through the Prometheus API and the queries
+run the way Grafana runs them. Grafana itself cannot run on the test
+machines: these follow its documented behaviour.
 """
 
 import json
@@ -10,7 +11,7 @@ import re
 import time
 from pathlib import Path
 
-from . import Failure, yamlish
+from . import Failure, promql, yamlish
 
 # The provisioned datasource every panel, query and annotation must name.
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
@@ -30,6 +31,9 @@ PROVISIONED = {
 # Datasource uids Grafana itself provides (annotations & alerts, mixed, a
 # dashboard's own panels).
 BUILTIN_DATASOURCES = {"-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"}
+
+# What Grafana shows in a panel whose queries all return nothing.
+NO_DATA = "No data"
 
 # Grafana's built-in variables, as a 5 s scrape and a short run give them.
 BUILTINS = {
@@ -202,3 +206,67 @@ def unprovisioned_refs(board, provisioned):
                             f"{provisioned[uid].get('type')!r}, not {ref.get('type')!r}")
     return problems
 
+
+# ------------------------------------------------------------------ panels ---
+
+def when_empty(panel):
+    """What Grafana shows in `panel` when its queries return nothing: the
+    field option `noValue` (standard options, "No value"), else "No data". A
+    stat showing names only (`textMode: name`) shows the name of its
+    no-value field, which is "No data" whatever `noValue` says."""
+    if panel.get("type") == "stat" and (panel.get("options") or {}).get("textMode") == "name":
+        return NO_DATA
+    text = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("noValue")
+    return text if isinstance(text, str) and text.strip() else NO_DATA
+
+
+def panels_by_query(board):
+    """{label: panel} of every panel query, labelled as
+    promql.dashboard_queries labels them."""
+    return {f"{board['uid']} / {panel.get('title')} / {t['refId']}": panel
+            for panel in promql.walk_panels(board.get("panels", []))
+            for t in panel.get("targets", [])}
+
+
+# ------------------------------------------------------------ live verdict ---
+
+# What `bundle.py dashboards` expects, per mode:
+#   strict        every query returns data;
+#   quiet         a lab under default traffic, no alert ever fired: a panel
+#                 may be empty only where it says so in words (when_empty),
+#                 annotations may be empty (they mark incidents), and the
+#                 inbox's queries all read 0 (no page yet, yet not "No data");
+#   drill         a lab in a drill: panels as in quiet, annotations must mark
+#                 the drill, the inbox's queries return data;
+#   paged         after pages and resolutions reached the inbox: each of the
+#                 inbox's queries shows a positive value;
+#   only-alerts   the ALERTS queries, strictly.
+MODES = ("strict", "quiet", "drill", "paged", "only-alerts")
+
+
+def reads_inbox(expr):
+    """The query reads the inbox's metrics (the Notifications row, the
+    page annotation)."""
+    return any(name.startswith("obslab_inbox_") for name in promql.names(expr))
+
+
+def judge(mode, kind, expr, words, finite, empty):
+    """(ok, note) for one dashboard query's live result in `mode`: `kind` is
+    "panel" or "annotation", `words` what its panel shows when empty
+    (when_empty; None for an annotation), `finite` the finite values of its
+    instant and range results, `empty` whether both were empty."""
+    inbox = reads_inbox(expr)
+    if empty:
+        if kind == "annotation" and mode == "quiet":
+            return True, "empty: an annotation marks incidents only"
+        if kind == "panel" and not inbox and mode in ("quiet", "drill") and words != NO_DATA:
+            return True, f"empty: the panel says {words!r}"
+        shown = f" (Grafana would show {words!r})" if kind == "panel" else ""
+        return False, f"empty result{shown}"
+    if not finite:
+        return False, "no finite value (only NaN/Inf)"
+    if inbox and mode == "quiet" and any(v != 0 for v in finite):
+        return False, f"a page counted before any alert fired: {sorted(set(finite))[-3:]}"
+    if inbox and mode == "paged" and not any(v > 0 for v in finite):
+        return False, "still 0 after pages and resolutions reached the inbox"
+    return True, ""

@@ -1,12 +1,13 @@
 """Grafana as the checks see it: provisioning files read without a YAML
-library, and the datasources dashboards name."""
+library, datasource references, what an empty panel shows, and the verdict
+on a dashboard query's live result."""
 
 import copy
 import tempfile
 import unittest
 from pathlib import Path
 
-from harness import Failure, grafana, yamlish
+from harness import Failure, grafana, promql, yamlish
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,6 +137,67 @@ class Datasources(unittest.TestCase):
         provisioned = grafana.load_datasources(ROOT)
         for _, b in grafana.load_dashboards(ROOT):
             self.assertEqual(grafana.unprovisioned_refs(b, provisioned), [])
+
+
+class Panels(unittest.TestCase):
+    def test_what_an_empty_panel_shows(self):
+        words = {"fieldConfig": {"defaults": {"noValue": "No alert firing"}}}
+        self.assertEqual(grafana.when_empty({"type": "table", **words}), "No alert firing")
+        self.assertEqual(grafana.when_empty({"type": "stat", **words}), "No alert firing")
+        self.assertEqual(grafana.when_empty({"type": "table"}), grafana.NO_DATA)
+        # A stat showing names shows its no-value field's name: "No data".
+        named = {"type": "stat", "options": {"textMode": "name"}, **words}
+        self.assertEqual(grafana.when_empty(named), grafana.NO_DATA)
+
+    def test_panels_by_query_uses_the_labels_of_dashboard_queries(self):
+        row = {"id": 9, "type": "row", "title": "row", "panels": [panel("inner", "b")]}
+        b = board(panel("outer", "a", "c"), row)
+        labels = [label for label, _, kind in promql.dashboard_queries(
+            b, grafana.DATASOURCE) if kind == "panel"]
+        by_query = grafana.panels_by_query(b)
+        self.assertEqual(sorted(by_query), sorted(labels))
+        self.assertEqual(by_query["b / inner / A"]["title"], "inner")
+
+    def test_the_lab_dashboards_alert_tables_say_so_in_words(self):
+        for _, b in grafana.load_dashboards(ROOT):
+            for p in promql.walk_panels(b["panels"]):
+                if p.get("type") == "table" and any(
+                        "ALERTS" in promql.names(t["expr"]) for t in p["targets"]):
+                    self.assertNotEqual(grafana.when_empty(p), grafana.NO_DATA, p["title"])
+
+
+class Judge(unittest.TestCase):
+    INBOX = 'sum(round(increase(obslab_inbox_alerts_total{status="firing"}[5m])))'
+
+    def test_empty_results_per_mode(self):
+        j = grafana.judge
+        self.assertEqual(j("quiet", "annotation", "up", None, [], True)[0], True)
+        self.assertEqual(j("drill", "annotation", "up", None, [], True)[0], False)
+        self.assertEqual(j("quiet", "panel", "ALERTS", "No alert", [], True),
+                         (True, "empty: the panel says 'No alert'"))
+        self.assertEqual(j("drill", "panel", "ALERTS", "No alert", [], True)[0], True)
+        self.assertEqual(j("strict", "panel", "ALERTS", "No alert", [], True)[0], False)
+        self.assertEqual(j("only-alerts", "panel", "ALERTS", "No alert", [], True)[0], False)
+        self.assertEqual(j("quiet", "panel", "up", grafana.NO_DATA, [], True),
+                         (False, "empty result (Grafana would show 'No data')"))
+        self.assertEqual(j("quiet", "panel", "up", "x", [], False),
+                         (False, "no finite value (only NaN/Inf)"))
+
+    def test_the_inbox_reads_zero_before_a_page_and_more_after(self):
+        j = grafana.judge
+        # Its words ("is the inbox scraped?") do not excuse an empty result.
+        self.assertEqual(j("quiet", "panel", self.INBOX, "no data from the inbox", [], True)[0],
+                         False)
+        self.assertEqual(j("quiet", "panel", self.INBOX, "w", [0.0, 0.0], False), (True, ""))
+        ok, note = j("quiet", "panel", self.INBOX, "w", [0.0, 1.0], False)
+        self.assertFalse(ok)
+        self.assertIn("before any alert fired", note)
+        self.assertEqual(j("quiet", "annotation", self.INBOX + " > 0", None, [], True)[0], True)
+        self.assertEqual(j("drill", "panel", self.INBOX, "w", [0.0], False)[0], True)
+        self.assertEqual(j("paged", "panel", self.INBOX, "w", [0.0, 2.0], False)[0], True)
+        self.assertEqual(j("paged", "panel", self.INBOX, "w", [0.0], False),
+                         (False, "still 0 after pages and resolutions reached the inbox"))
+        self.assertEqual(j("paged", "annotation", self.INBOX, None, [], True)[0], False)
 
 
 if __name__ == "__main__":
