@@ -9,7 +9,7 @@ use std::io::Write;
 use reqwest::Method;
 
 use crate::cli::LabArgs;
-use crate::http::{Service, one_line};
+use crate::http::{Reply, Service, one_line};
 use crate::prometheus_checks::{Verdict, alertmanagers, rules, targets};
 
 /// The dashboards of grafana/dashboards/, by uid.
@@ -17,6 +17,10 @@ pub const DASHBOARDS: [&str; 2] = ["obslab-server", "obslab-loadgen"];
 
 /// The datasource uid every dashboard query names.
 pub const DATASOURCE_UID: &str = "prometheus";
+
+/// The uid of the Alertmanager datasource, which Grafana's alerting pages
+/// read the lab's alerts and silences through.
+pub const ALERTMANAGER_UID: &str = "alertmanager";
 
 /// The checks' lines, written as they come.
 struct Report<'a> {
@@ -225,12 +229,21 @@ async fn grafana_checks(
              (the compose lab: admin / admin, or GRAFANA_ADMIN_*)"
         )
     };
+    let no_datasource = |uid: &str, role: &str| {
+        format!(
+            "{role} use datasource uid {uid} but Grafana has none: \
+             is grafana/provisioning/ mounted? docker compose restart grafana"
+        )
+    };
+    // A missing uid: 404 from a proxy or a stand-in; Grafana's health API
+    // answers 500 "Unable to load datasource metadata".
+    let not_found = |r: &Reply| {
+        r.status == 404
+            || (r.status == 500 && r.body.contains("Unable to load datasource metadata"))
+    };
     let datasource = match get(format!("/api/datasources/uid/{DATASOURCE_UID}/health")).await {
         Ok(r) if r.status == 200 => Ok(format!("datasource uid {DATASOURCE_UID} is healthy")),
-        Ok(r) if r.status == 404 => Err(format!(
-            "dashboard queries use datasource uid {DATASOURCE_UID} but Grafana has none: \
-             is grafana/provisioning/ mounted? docker compose restart grafana"
-        )),
+        Ok(r) if not_found(&r) => Err(no_datasource(DATASOURCE_UID, "dashboard queries")),
         Ok(r) if r.status == 401 || r.status == 403 => Err(refused(r.status)),
         Ok(r) => Err(format!(
             "datasource uid {DATASOURCE_UID} is unhealthy ({}): {} — is Prometheus up?",
@@ -243,6 +256,29 @@ async fn grafana_checks(
         Err(e) => Err(e),
     };
     report.line("Grafana", datasource)?;
+    // The Alertmanager datasource has no backend health check: ask
+    // Alertmanager's status through Grafana's datasource proxy, as its
+    // "Save & test" does.
+    let path = format!("/api/datasources/proxy/uid/{ALERTMANAGER_UID}/api/v2/status");
+    let alertmanager = match get(path).await {
+        Ok(r) if r.status == 200 => Ok(format!(
+            "datasource uid {ALERTMANAGER_UID} reaches Alertmanager {}",
+            r.json()
+                .ok()
+                .and_then(|v| v["versionInfo"]["version"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )),
+        Ok(r) if not_found(&r) => Err(no_datasource(ALERTMANAGER_UID, "Grafana's alerting pages")),
+        Ok(r) if r.status == 401 || r.status == 403 => Err(refused(r.status)),
+        Ok(r) => Err(format!(
+            "datasource uid {ALERTMANAGER_UID} cannot reach Alertmanager ({}): {} — \
+             is it up? docker compose up -d alertmanager",
+            r.status,
+            one_line(&r.body)
+        )),
+        Err(e) => Err(e),
+    };
+    report.line("Grafana", alertmanager)?;
     let dashboards = match get("/api/search?type=dash-db".to_owned()).await {
         Ok(r) if r.status == 200 => {
             let found: Vec<String> = r
@@ -282,6 +318,29 @@ async fn grafana_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_datasource_uids_the_doctor_asks_for_are_provisioned() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../grafana/provisioning/datasources");
+        let mut uids = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("grafana/provisioning/datasources/ is readable")
+        {
+            let text = std::fs::read_to_string(entry.expect("a directory entry").path())
+                .expect("a provisioning file is readable");
+            uids.extend(text.lines().filter_map(|l| {
+                l.trim()
+                    .strip_prefix("uid:")
+                    .map(|u| u.trim().trim_matches(['"', '\'']).to_owned())
+            }));
+        }
+        for uid in [DATASOURCE_UID, ALERTMANAGER_UID] {
+            assert!(
+                uids.iter().any(|u| u == uid),
+                "uid {uid} is not provisioned: {uids:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_exposition_parser_counts_samples_and_names_a_bad_line() {

@@ -1,7 +1,8 @@
 //! `obslab doctor` against the real server and inbox, and a Grafana
-//! stand-in answering the documented responses of Grafana's HTTP API
-//! (`/api/health`, `/api/datasources/uid/:uid/health`, `/api/search`):
-//! Grafana cannot run on the test machines. The checks of Prometheus and
+//! stand-in answering as Grafana's HTTP API does (`/api/health`,
+//! `/api/datasources/uid/:uid/health`, the datasource proxy
+//! `/api/datasources/proxy/uid/:uid/*`, `/api/search`; the status codes and
+//! messages of its handlers): Grafana cannot run on the test machines. The checks of Prometheus and
 //! Alertmanager run against the real ones in the end-to-end tests.
 
 use std::convert::Infallible;
@@ -18,8 +19,25 @@ use crate::util::{TOKEN, obslab, start_inbox, start_server};
 struct Grafana {
     /// The datasource of uid `prometheus` is provisioned.
     datasource: bool,
+    /// The datasource of uid `alertmanager`: provisioned, and whether the
+    /// Alertmanager behind it answers; `None`: not provisioned.
+    alertmanager: Option<bool>,
     /// Anonymous requests get 403 on the datasource and search APIs.
     login_required: bool,
+}
+
+/// A healthy lab's Grafana.
+const HEALTHY: Grafana = Grafana {
+    datasource: true,
+    alertmanager: Some(true),
+    login_required: false,
+};
+
+fn reply(
+    status: StatusCode,
+    body: serde_json::Value,
+) -> warp::reply::WithStatus<warp::reply::Json> {
+    warp::reply::with_status(warp::reply::json(&body), status)
 }
 
 async fn start_grafana(g: Grafana) -> SocketAddr {
@@ -39,17 +57,35 @@ async fn start_grafana(g: Grafana) -> SocketAddr {
         .and(authorised)
         .map(move |uid: String, ()| {
             if g.datasource && uid == "prometheus" {
-                warp::reply::with_status(
-                    warp::reply::json(&json!({"message": "Successfully queried the Prometheus API.", "status": "OK"})),
+                reply(
                     StatusCode::OK,
+                    json!({"message": "Successfully queried the Prometheus API.", "status": "OK"}),
                 )
             } else {
-                warp::reply::with_status(
-                    warp::reply::json(&json!({"message": "Data source not found"})),
-                    StatusCode::NOT_FOUND,
+                // CheckDatasourceHealthWithUID, when the uid is unknown.
+                reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"message": "Unable to load datasource metadata"}),
                 )
             }
         });
+    let proxy = warp::path!(
+        "api" / "datasources" / "proxy" / "uid" / String / "api" / "v2" / "status"
+    )
+    .and(authorised)
+    .map(move |uid: String, ()| match g.alertmanager {
+        Some(true) if uid == "alertmanager" => reply(
+            StatusCode::OK,
+            json!({"cluster": {"status": "disabled"}, "config": {"original": "receivers: []"},
+                   "uptime": "2026-11-30T10:00:00Z", "versionInfo": {"version": "0.28.1"}}),
+        ),
+        // The reverse proxy, when the upstream does not answer.
+        Some(false) if uid == "alertmanager" => reply(StatusCode::BAD_GATEWAY, json!(null)),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            json!({"message": "Unable to find datasource"}),
+        ),
+    });
     let search = warp::path!("api" / "search").and(authorised).map(|()| {
         warp::reply::json(&json!([
             {"id": 1, "uid": "obslab-loadgen", "title": "obslab — load generator", "type": "dash-db", "tags": []},
@@ -58,6 +94,7 @@ async fn start_grafana(g: Grafana) -> SocketAddr {
     });
     let app = health
         .or(datasource)
+        .or(proxy)
         .or(search)
         .recover(|r: warp::Rejection| async move {
             let status = if r.find::<Forbidden>().is_some() {
@@ -107,17 +144,14 @@ async fn doctor(server: &str, inbox: &str, grafana: SocketAddr, extra: &[&str]) 
 async fn a_healthy_lab_passes_every_check() {
     let server = start_server(&[]).await;
     let inbox = start_inbox(&[]).await;
-    let grafana = start_grafana(Grafana {
-        datasource: true,
-        login_required: false,
-    })
-    .await;
+    let grafana = start_grafana(HEALTHY).await;
     let (ok, out) = doctor(&server.url(), &inbox.url(""), grafana, &[]).await;
     assert!(ok, "{out}");
     for line in [
         "✓ server: /metrics parses",
         "✓ inbox:",
         "✓ Grafana: datasource uid prometheus is healthy",
+        "✓ Grafana: datasource uid alertmanager reaches Alertmanager 0.28.1",
         "✓ Grafana: dashboards obslab-server, obslab-loadgen present",
     ] {
         assert!(out.contains(line), "{line:?} missing:\n{out}");
@@ -132,7 +166,7 @@ async fn a_missing_datasource_and_a_refused_login_are_named_with_their_fix() {
     let inbox = start_inbox(&[]).await;
     let grafana = start_grafana(Grafana {
         datasource: false,
-        login_required: false,
+        ..HEALTHY
     })
     .await;
     let (ok, out) = doctor(&server.url(), &inbox.url(""), grafana, &[]).await;
@@ -146,8 +180,8 @@ async fn a_missing_datasource_and_a_refused_login_are_named_with_their_fix() {
     assert!(out.contains("1 check failed"), "{out}");
 
     let grafana = start_grafana(Grafana {
-        datasource: true,
         login_required: true,
+        ..HEALTHY
     })
     .await;
     let (ok, out) = doctor(&server.url(), &inbox.url(""), grafana, &[]).await;
@@ -164,13 +198,47 @@ async fn a_missing_datasource_and_a_refused_login_are_named_with_their_fix() {
 }
 
 #[tokio::test]
-async fn pieces_that_do_not_answer_fail_naming_them_and_the_fix() {
+async fn the_alertmanager_datasource_missing_or_cut_off_is_named_with_its_fix() {
     let server = start_server(&[]).await;
+    let inbox = start_inbox(&[]).await;
     let grafana = start_grafana(Grafana {
-        datasource: true,
-        login_required: false,
+        alertmanager: None,
+        ..HEALTHY
     })
     .await;
+    let (ok, out) = doctor(&server.url(), &inbox.url(""), grafana, &[]).await;
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "✗ Grafana: Grafana's alerting pages use datasource uid alertmanager but Grafana has none: \
+             is grafana/provisioning/ mounted?"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ Grafana: datasource uid prometheus is healthy"),
+        "{out}"
+    );
+    assert!(out.contains("1 check failed"), "{out}");
+
+    let grafana = start_grafana(Grafana {
+        alertmanager: Some(false),
+        ..HEALTHY
+    })
+    .await;
+    let (ok, out) = doctor(&server.url(), &inbox.url(""), grafana, &[]).await;
+    assert!(!ok);
+    assert!(
+        out.contains("✗ Grafana: datasource uid alertmanager cannot reach Alertmanager (502)")
+            && out.contains("docker compose up -d alertmanager"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn pieces_that_do_not_answer_fail_naming_them_and_the_fix() {
+    let server = start_server(&[]).await;
+    let grafana = start_grafana(HEALTHY).await;
     let free = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -3,8 +3,11 @@
 
 Static, without any server:
   bundle.py check ROOT
-      dashboards are valid JSON with stable uids, every panel and query names
-      the provisioned datasource uid, no import-time inputs, every query
+      the datasources provisioned as the lab needs them (Prometheus, the
+      default, and Alertmanager, with Grafana's documented fields and fixed
+      uids), dashboards are valid JSON with stable uids, every datasource a
+      dashboard names is provisioned, every panel and query names the
+      Prometheus uid, no import-time inputs, every query
       scans as PromQL and its range windows, subquery steps and offsets are
       durations or Grafana interval variables, the original lab README's
       four PromQL queries appear verbatim in a "TP queries" row, and the
@@ -12,17 +15,19 @@ Static, without any server:
 
 Against a live Prometheus (used by tests/e2e/prometheus.sh):
   bundle.py query URL EXPR            exit 0 when EXPR returns data, 1 if not
-  bundle.py dashboards ROOT URL [--quiet | --drill | --only-alerts]
+  bundle.py dashboards ROOT URL [--quiet | --drill | --paged | --only-alerts]
       evaluate every dashboard expr, panels and Prometheus annotations,
       Grafana variables resolved through the API, panels as instant and range
       queries, annotations as range queries (as Grafana runs them); fail on an
-      error, an empty result or a result with no finite value. Some queries
-      only show incidents: ALERTS, the scenario phase and the annotations
-      (fault changes, phases, failed scrapes, firing alerts). --quiet (alias
-      --alerts-may-be-empty) lets all of those be empty, for a lab under
-      default traffic; --drill lets only ALERTS panels be empty, for a lab in
-      the middle of a drill (tests/e2e/drills.sh); --only-alerts evaluates the
-      ALERTS queries alone, strictly
+      error, an empty result or a result with no finite value (strict, no
+      flag). --quiet (alias --alerts-may-be-empty), for a lab under default
+      traffic: a panel may be empty only where it says so in words (its
+      noValue: the ALERTS tables), the annotations may be empty, and the
+      inbox's queries (Notifications row, page annotation) must read 0;
+      --drill, in the middle of a drill (tests/e2e/drills.sh): the same, but
+      annotations must mark it; --paged, once pages and resolutions reached
+      the inbox: each inbox query shows a positive value over the last hour;
+      --only-alerts evaluates the ALERTS queries alone, strictly
   bundle.py rules URL RULES_DIR      every rule group loaded and healthy, and
       the query under each alert's threshold returns data (prints the live
       value beside the threshold)
@@ -36,9 +41,10 @@ import math
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import Failure, promql, rules  # noqa: E402  (tests/harness/)
+from harness import Failure, grafana, promql, rules, yamlish  # noqa: E402  (tests/harness/)
 from harness.grafana import (BUILTINS, DATASOURCE, evaluate,  # noqa: E402
                              interpolate, load_dashboards, resolve_variables)
 from harness.prom import Prometheus, values_of  # noqa: E402
@@ -52,6 +58,9 @@ SEED_QUERIES = [
     "histogram_quantile(0.95, rate(flask_request_duration_seconds_bucket[5m]))",
 ]
 
+# The uid of the Alertmanager datasource (Grafana's alerting pages).
+ALERTMANAGER = "alertmanager"
+
 
 # ------------------------------------------------------------------ static ---
 
@@ -63,50 +72,27 @@ def shows_alerts(expr):
     return bool({"ALERTS", "ALERTS_FOR_STATE"} & promql.names(expr))
 
 
-def incident_only(expr, kind):
-    """Why a query may show nothing while the lab is quiet, or None."""
-    if kind == "annotation":
-        return "annotation"
-    if shows_alerts(expr):
-        return "alerts"
-    if "obslab_scenario_phase" in promql.names(expr):
-        return "scenario"
-    return None
-
-
-# Which incident-only queries may be empty, per mode of `dashboards`.
-MAY_BE_EMPTY = {
-    "strict": set(),
-    "quiet": {"annotation", "alerts", "scenario"},
-    "drill": {"alerts"},
-    "only-alerts": set(),
-}
-
-
-def yaml_scalar(text, key):
-    """The value of `key: value` in a small provisioning file (no YAML parser
-    needed for these flat files; a second occurrence is an error)."""
-    found = re.findall(rf"^\s*-?\s*{key}:\s*['\"]?([^'\"#\s]+)['\"]?\s*(?:#.*)?$", text, re.M)
-    if len(found) != 1:
-        raise Failure(f"expected one '{key}:' in provisioning file, found {len(found)}")
-    return found[0]
-
-
 def check_provisioning(root):
-    ds = (root / "grafana/provisioning/datasources/prometheus.yml").read_text(encoding="utf-8")
-    if yaml_scalar(ds, "uid") != DATASOURCE["uid"]:
-        raise Failure(f"datasource uid is not {DATASOURCE['uid']!r}")
-    if yaml_scalar(ds, "type") != "prometheus":
-        raise Failure("datasource type is not prometheus")
-    if yaml_scalar(ds, "url") != "http://prometheus:9090":
-        raise Failure("datasource url is not http://prometheus:9090")
-    if yaml_scalar(ds, "isDefault") != "true":
-        raise Failure("the Prometheus datasource is not the default one")
-    prov = (root / "grafana/provisioning/dashboards/obslab.yml").read_text(encoding="utf-8")
-    if yaml_scalar(prov, "type") != "file":
-        raise Failure("dashboards provider is not of type file")
-    if yaml_scalar(prov, "path") != "/var/lib/grafana/dashboards":
-        raise Failure("dashboards provider path is not /var/lib/grafana/dashboards")
+    """{uid: datasource} provisioned, once their files are as the lab needs
+    them (grafana.PROVISIONED) and the dashboards provider reads the folder
+    compose mounts."""
+    provisioned = grafana.load_datasources(root)
+    problems = grafana.datasource_problems(provisioned)
+    am = urlsplit(provisioned.get(ALERTMANAGER, {}).get("url", "")).netloc
+    prom_yml = (root / "prometheus/prometheus.yml").read_text(encoding="utf-8")
+    if am and f'"{am}"' not in prom_yml:
+        problems.append(f"the Alertmanager datasource's {am} is not Prometheus' Alertmanager "
+                        "(prometheus/prometheus.yml)")
+    prov = yamlish.load((root / "grafana/provisioning/dashboards/obslab.yml").read_text(encoding="utf-8"),
+                        "obslab.yml")
+    providers = (prov or {}).get("providers") or [{}]
+    if len(providers) != 1 or providers[0].get("type") != "file":
+        problems.append("dashboards: expected one provider, of type file")
+    elif (providers[0].get("options") or {}).get("path") != "/var/lib/grafana/dashboards":
+        problems.append("dashboards provider path is not /var/lib/grafana/dashboards")
+    if problems:
+        raise Failure("grafana/provisioning/: " + "; ".join(problems))
+    return provisioned
 
 
 def check_dashboard(path, board):
@@ -199,7 +185,7 @@ def check_tp_row(boards):
 
 def cmd_check(root):
     root = Path(root).resolve()
-    check_provisioning(root)
+    provisioned = check_provisioning(root)
     boards = load_dashboards(root)
     uids = [b.get("uid") for _, b in boards]
     if len(uids) != len(set(uids)):
@@ -207,11 +193,13 @@ def cmd_check(root):
     problems = []
     for path, board in boards:
         problems += [f"{path.name}: {p}" for p in check_dashboard(path, board)]
+        problems += [f"{path.name}: {p}" for p in grafana.unprovisioned_refs(board, provisioned)]
     if problems:
         raise Failure("\n".join(problems))
     where = check_tp_row(boards)
     n = sum(1 for _, b in boards for _ in dashboard_queries(b))
-    print(f"ok: {len(boards)} dashboards ({', '.join(uids)}), {n} queries, datasource uid "
+    print(f"ok: datasources {', '.join(sorted(provisioned))} provisioned as the lab needs them; "
+          f"{len(boards)} dashboards ({', '.join(uids)}), {n} queries, datasource uid "
           f"{DATASOURCE['uid']!r} everywhere, seed queries verbatim in {where}")
 
 
@@ -223,42 +211,60 @@ def cmd_query(url, expr):
     return 0 if data["result"] else 1
 
 
+# The time range `paged` evaluates over: the pages of a whole drills run.
+PAGED_RANGE_S = 3600
+
+
+def shown(instant, ranged):
+    """A result in a few words: its series count, and the labels and value
+    of a lone instant series (what a stat shows)."""
+    result = (instant or ranged)["result"]
+    text = f"{len(result)} series{', range' if instant is None else ''}"
+    if instant is not None and len(result) == 1:
+        labels = ", ".join(f'{k}="{v}"' for k, v in result[0]["metric"].items())
+        text += f": {{{labels}}} {result[0]['value'][1]}"
+    return text
+
+
 def cmd_dashboards(root, url, mode):
     prom = Prometheus(url, on_warning=lambda w: print(f"    warning: {w}"))
     failures, checked = [], 0
     for path, board in load_dashboards(Path(root).resolve()):
         print(f"{board['uid']} ({path.name}):")
         variables = resolve_variables(prom, board)
+        if mode == "paged":
+            variables.update(__range=f"{PAGED_RANGE_S}s", __range_s=str(PAGED_RANGE_S),
+                             __range_ms=str(PAGED_RANGE_S * 1000))
+        panels = grafana.panels_by_query(board)
         for label, raw, kind in dashboard_queries(board):
             if mode == "only-alerts" and not shows_alerts(raw):
+                continue
+            if mode == "paged" and not grafana.reads_inbox(raw):
                 continue
             expr = interpolate(raw, variables)
             checked += 1
             try:
                 # A drill's events are short on a compressed timeline: a fine
                 # step does not miss them.
-                instant, ranged = evaluate(prom, expr, instant=kind == "panel",
-                                           step=1 if mode == "drill" else 10)
+                instant, ranged = evaluate(
+                    prom, expr, instant=kind == "panel", step=1 if mode == "drill" else 10,
+                    window=PAGED_RANGE_S if mode == "paged" else 120)
             except Failure as e:
                 failures.append(f"{label}: {e}\n      {expr}")
                 continue
-            why = incident_only(raw, kind)
-            if (instant is not None and not instant["result"]) or not ranged["result"]:
-                if why in MAY_BE_EMPTY[mode]:
-                    print(f"  ok (empty: {why}, shows incidents only)  {label}")
-                    continue
-                failures.append(f"{label}: empty result\n      {expr}")
+            results = [r["result"] for r in (instant, ranged) if r is not None]
+            finite = [v for r in results for v in values_of(r) if math.isfinite(v)]
+            words = grafana.when_empty(panels[label]) if kind == "panel" else None
+            ok, note = grafana.judge(mode, kind, raw, words, finite,
+                                     empty=not any(results))
+            if not ok:
+                failures.append(f"{label}: {note}\n      {expr}")
                 continue
-            result = (instant or ranged)["result"]
-            finite = [v for v in values_of(result) if math.isfinite(v)]
-            if not finite:
-                failures.append(f"{label}: no finite value (only NaN/Inf)\n      {expr}")
-                continue
-            print(f"  ok ({len(result)} series{', range' if instant is None else ''})  {label}")
+            print(f"  ok ({note or shown(instant, ranged)})  {label}")
     if failures:
         raise Failure(f"{len(failures)} of {checked} dashboard queries failed:\n  "
                       + "\n  ".join(failures))
-    print(f"ok: {checked} dashboard queries returned data")
+    print(f"ok: {checked} dashboard queries answered as a {mode} lab should")
 
 
 def cmd_rules(url, rules_dir):
@@ -335,8 +341,8 @@ def main(argv):
                 cmd_dashboards(root, url, "quiet")
             case ["dashboards", root, url, "--drill"]:
                 cmd_dashboards(root, url, "drill")
-            case ["dashboards", root, url, "--only-alerts"]:
-                cmd_dashboards(root, url, "only-alerts")
+            case ["dashboards", root, url, "--only-alerts" | "--paged" as flag]:
+                cmd_dashboards(root, url, flag[2:])
             case ["rules", url, rules_dir]:
                 cmd_rules(url, rules_dir)
             case ["alerts", url]:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the lab bundle, no server needed (seconds):
-#   promtool check config / check rules / test rules on prometheus/, and the
-#   Grafana provisioning and dashboards (tests/bundle/bundle.py check).
+#   promtool check config / check rules / test rules on prometheus/, the
+#   Grafana provisioning and dashboards (tests/bundle/bundle.py check), and
+#   promtool unit tests of the panels that must say something in every case
+#   (tests/bundle/panel_tests.py: the drill-phase stat, the pages stat).
 # Needs promtool (Debian: apt-get install prometheus) and python3.
 set -euo pipefail
 
@@ -18,4 +20,8 @@ cd "$root"
 "$promtool" check rules prometheus/rules/*.yml
 "$promtool" test rules prometheus/tests/*.test.yml
 python3 tests/bundle/bundle.py check .
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 tests/bundle/panel_tests.py . >"$tmp/panels.test.json"
+"$promtool" test rules "$tmp/panels.test.json"
 echo "bundle checks: ok"

@@ -23,7 +23,9 @@
 #      reach the inbox firing, then resolved, through the receiver its
 #      severity routes to; in total-outage, ObslabClientErrorRatio fires in
 #      Prometheus, Alertmanager reports it inhibited, and the inbox never
-#      receives it (tests/e2e/delivery.py).
+#      receives it (tests/e2e/delivery.py); then the server dashboard's
+#      Notifications row and page annotation must show those pages and
+#      resolutions (bundle.py dashboards --paged).
 # About 3 minutes once built, at the default speed of 10, on 2 cores.
 #
 # Environment:
@@ -222,5 +224,8 @@ if ((${#never[@]})); then
     [[ -s $work/inhibited.txt ]] || die "Alertmanager never reported ObslabClientErrorRatio as inhibited"
     echo "  Alertmanager: $(cat "$work/inhibited.txt")"
 fi
+
+say "dashboards: the Notifications row and the page annotation count what the inbox received"
+"${bundle[@]}" dashboards "$root" "$prom" --paged
 
 say "drills: ok"

@@ -14,7 +14,8 @@
 #   wait_until SECONDS WHAT CMD...   polls CMD until it succeeds (E2E_POLL s)
 #   free_port          a free TCP port on 127.0.0.1
 #   find_binaries [BIN...]   sets $bin: OBSLAB_BIN_DIR, else a cargo build
-#                      (OBSLAB_E2E_PROFILE) of BIN... (default: server, loadgen)
+#                      (OBSLAB_E2E_PROFILE) of BIN... (default: server, loadgen;
+#                      `obslab` builds the package obslab-lab)
 #   elapsed_since T    seconds since $EPOCHREALTIME was T, one decimal
 #   harness ARGS...    python3 -m harness ARGS (tests/harness/__main__.py)
 #
@@ -146,6 +147,8 @@ find_binaries() {
         say "building ${wanted[*]} ($profile)"
         [[ $profile == release ]] && flags=(--release)
         for want in "${wanted[@]}"; do
+            # `obslab` is the binary of the package obslab-lab.
+            [[ $want == obslab ]] && want=obslab-lab
             flags+=(-p "$want")
         done
         (cd "${root:?}" && cargo build --quiet "${flags[@]}")

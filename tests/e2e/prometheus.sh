@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end proof of prometheus/ and grafana/ on a real Prometheus, no
-# containers: obslab-server and obslab-loadgen (default mix) on 127.0.0.1,
-# Prometheus running the project's prometheus.yml (targets rewritten to those
-# ports) and rules. Then, against real data:
-#   1. every expr of every dashboard, Grafana variables resolved, returns data;
-#      the queries that only show incidents (ALERTS, the scenario phase, the
-#      annotations: fault changes, phases, failed scrapes, firing alerts) may
-#      be empty here, and tests/e2e/drills.sh proves them during a drill;
+# containers: obslab-server, obslab-loadgen (default mix) and the inbox
+# (`obslab inbox`) on 127.0.0.1, Prometheus running the project's
+# prometheus.yml (targets rewritten to those ports; Alertmanager left
+# unresolvable, so nothing pages) and rules. Then, against real data:
+#   1. every expr of every dashboard, Grafana variables resolved, returns data
+#      (bundle.py dashboards --quiet): no panel would show "No data", the
+#      drill-phase stat says "no drill", the Notifications row reads 0 (no
+#      page yet); only the ALERTS tables may be empty (they say so in words)
+#      and the annotations (fault changes, phases, failed scrapes, firing
+#      alerts, pages), which tests/e2e/drills.sh proves during a drill;
 #   2. every rule group is loaded and healthy, and the query under each
 #      alert's threshold returns data (its live value is printed);
 #   3. under the default traffic no alert fires, nor is pending at the end of
@@ -51,10 +54,11 @@ check_content_type() {
 say "static checks"
 "${bundle[@]}" check "$root"
 
-find_binaries
+find_binaries obslab-server obslab-loadgen obslab
 
 server_port=$(free_port)
 loadgen_port=$(free_port)
+inbox_port=$(free_port)
 prom_port=$(free_port)
 prom=http://127.0.0.1:$prom_port
 
@@ -70,13 +74,18 @@ loadgen=$((${#pids[@]} - 1))
 wait_until 30 "obslab-loadgen /metrics" curl -fsS "http://127.0.0.1:$loadgen_port/metrics"
 check_content_type "http://127.0.0.1:$loadgen_port/metrics"
 
+say "the inbox (obslab inbox) on 127.0.0.1:$inbox_port"
+start inbox "$bin/obslab" inbox --listen "127.0.0.1:$inbox_port"
+wait_until 15 "obslab inbox /livez" curl -fsS "http://127.0.0.1:$inbox_port/livez"
+check_content_type "http://127.0.0.1:$inbox_port/metrics"
+
 say "Prometheus ($("$prometheus" --version 2>&1 | head -n 1)) on 127.0.0.1:$prom_port"
 # The project's own configuration and rules, with only the targets rewritten.
 mkdir -p "$work/prometheus"
 cp -r "$root/prometheus/rules" "$work/prometheus/"
 harness local-prometheus-config "$root/prometheus/prometheus.yml" "$work/prometheus/prometheus.yml" \
     prometheus="127.0.0.1:$prom_port" obslab-server="127.0.0.1:$server_port" \
-    obslab-loadgen="127.0.0.1:$loadgen_port"
+    obslab-loadgen="127.0.0.1:$loadgen_port" obslab-inbox="127.0.0.1:$inbox_port"
 "$promtool" check config "$work/prometheus/prometheus.yml" >/dev/null
 start prometheus "$prometheus" \
     --config.file="$work/prometheus/prometheus.yml" \
@@ -84,9 +93,9 @@ start prometheus "$prometheus" \
     --web.listen-address="127.0.0.1:$prom_port"
 wait_until 60 "Prometheus /-/ready" curl -fsS "$prom/-/ready"
 
-say "waiting for data: three targets up, traffic and /slow timeouts scraped"
+say "waiting for data: four targets up, traffic and /slow timeouts scraped"
 for expr in \
-    'count(up{job=~"prometheus|obslab-server|obslab-loadgen"} == 1) == 3' \
+    'count(up{job=~"prometheus|obslab-server|obslab-loadgen|obslab-inbox"} == 1) == 4' \
     'sum(rate(flask_requests_total[1m])) > 0' \
     'sum(rate(loadgen_requests_total[1m])) > 0' \
     'sum(rate(flask_errors_total{error_type="timeout"}[1m])) > 0'; do

@@ -5,8 +5,11 @@
 //! alerts they carried. Receivers and alert names come from whoever posts,
 //! so each label keeps at most [`MAX_VALUES`] distinct values and folds the
 //! rest into `other`: a stray script cannot grow the series without bound.
-//! The lab's receivers (`pager`, `ticket`) are exported at zero from the
-//! start, so a dashboard shows 0, not "No data", before the first page.
+//! The lab's receivers (`pager`, `ticket`) and the lab's alerts (each
+//! firing and resolved) are exported at zero from the start: a dashboard
+//! shows 0, not "No data", before the first page, and the first page of an
+//! alert is an increase Prometheus sees (a series that appears at 1 has no
+//! earlier sample, so `increase()` and a page annotation would miss it).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -20,6 +23,19 @@ pub const MAX_VALUES: usize = 50;
 
 /// The receivers of alertmanager/alertmanager.yml.
 pub const LAB_RECEIVERS: [&str; 2] = ["pager", "ticket"];
+
+/// The alerts of prometheus/rules/ (a test keeps the two in step).
+pub const LAB_ALERTS: [&str; 9] = [
+    "ObslabServerDown",
+    "ObslabHighErrorRatio",
+    "ObslabHealthChecksFailing",
+    "ObslabFastRoutesSlow",
+    "ObslabSlowRouteTooSlow",
+    "ObslabSlowTimeouts",
+    "ObslabLoadgenDown",
+    "ObslabLoadgenDroppingRequests",
+    "ObslabClientErrorRatio",
+];
 
 /// The `obslab_inbox_*` families in their own registry.
 pub struct Metrics {
@@ -57,12 +73,19 @@ impl Metrics {
             receivers: Mutex::new(BTreeSet::new()),
             alertnames: Mutex::new(BTreeSet::new()),
         };
-        for receiver in LAB_RECEIVERS {
-            let receiver = metrics.bounded(&metrics.receivers, receiver);
-            for status in Status::ALL {
-                metrics
-                    .notifications
-                    .with_label_values(&[receiver.as_str(), status.as_str()]);
+        for (counter, seen, values) in [
+            (
+                &metrics.notifications,
+                &metrics.receivers,
+                &LAB_RECEIVERS[..],
+            ),
+            (&metrics.alerts, &metrics.alertnames, &LAB_ALERTS[..]),
+        ] {
+            for value in values {
+                let value = metrics.bounded(seen, value);
+                for status in Status::ALL {
+                    counter.with_label_values(&[value.as_str(), status.as_str()]);
+                }
             }
         }
         Ok(metrics)
@@ -102,5 +125,59 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("encoding to memory does not fail");
         String::from_utf8(buf).expect("the text exposition is UTF-8")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    /// `- alert: Name` lines of the rule files of prometheus/rules/.
+    fn rule_alerts() -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../prometheus/rules");
+        let mut names = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).expect("prometheus/rules/ is readable") {
+            let text = std::fs::read_to_string(entry.expect("a directory entry").path())
+                .expect("a rule file is readable");
+            names.extend(text.lines().filter_map(|l| {
+                l.trim_start()
+                    .strip_prefix("- alert:")
+                    .map(|n| n.trim().to_owned())
+            }));
+        }
+        names
+    }
+
+    #[test]
+    fn the_lab_alerts_are_those_of_the_rule_files() {
+        let lab: BTreeSet<String> = LAB_ALERTS.iter().map(|&n| n.to_owned()).collect();
+        assert_eq!(
+            lab,
+            rule_alerts(),
+            "LAB_ALERTS and prometheus/rules/ differ"
+        );
+    }
+
+    #[test]
+    fn every_lab_alert_and_receiver_starts_at_zero_in_both_states() {
+        let text = Metrics::new().expect("the families register").render();
+        for status in Status::ALL {
+            let status = status.as_str();
+            for name in LAB_ALERTS {
+                let line = format!(
+                    "obslab_inbox_alerts_total{{alertname=\"{name}\",status=\"{status}\"}} 0"
+                );
+                assert!(text.contains(&line), "no `{line}` in:\n{text}");
+            }
+            for receiver in LAB_RECEIVERS {
+                let line = format!(
+                    "obslab_inbox_notifications_total{{receiver=\"{receiver}\",status=\"{status}\"}} 0"
+                );
+                assert!(text.contains(&line), "no `{line}` in:\n{text}");
+            }
+        }
     }
 }
