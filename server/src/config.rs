@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 
+use crate::limits::LimitArgs;
 use crate::profile::{ErrorWeights, FaultProfile, RouteFaults};
 use crate::scenario::Scenario;
 use crate::values::{check_bounds, parse_duration, parse_rate};
@@ -110,6 +111,9 @@ pub struct Args {
     #[arg(long, env = "OBSLAB_SCENARIO_SPEED", default_value = "1", value_parser = parse_speed)]
     pub scenario_speed: f64,
 
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     /// A subcommand instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -181,6 +185,8 @@ pub struct Config {
     pub scenario: Option<Scenario>,
     /// `--scenario-speed`.
     pub scenario_speed: f64,
+    /// The connection limits (`--header-read-timeout`, `--max-connections`...).
+    pub limits: obslab_serve::Limits,
 }
 
 impl Config {
@@ -238,6 +244,7 @@ impl Config {
             admin_token: args.admin_token,
             scenario,
             scenario_speed: args.scenario_speed,
+            limits: args.limits.limits(),
         })
     }
 }

@@ -95,6 +95,13 @@ fn help_documents_defaults_and_environment_twins() {
         "--shutdown-grace",
         "--shutdown-delay",
         "OBSLAB_SHUTDOWN_DELAY",
+        "--header-read-timeout",
+        "OBSLAB_HEADER_READ_TIMEOUT",
+        "--idle-timeout",
+        "OBSLAB_IDLE_TIMEOUT",
+        "--max-connections",
+        "OBSLAB_MAX_CONNECTIONS",
+        "16384",
         "healthcheck",
     ] {
         assert!(
