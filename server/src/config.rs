@@ -123,10 +123,19 @@ pub struct Args {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminToken(String);
 
+/// Example tokens that obslab's docs and compose.yaml publish: whoever reads
+/// them can use them.
+const PUBLISHED_TOKENS: [&str; 1] = ["obslab-admin-token-change-me"];
+
 impl AdminToken {
     /// The token's bytes, for a constant-time comparison.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    /// Whether this is one of the example tokens the docs publish.
+    pub fn is_published(&self) -> bool {
+        PUBLISHED_TOKENS.contains(&self.0.as_str())
     }
 }
 
@@ -345,6 +354,18 @@ mod tests {
             .unwrap();
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(Config::try_parse_from(["obslab-server", "--admin-token", "short"]).is_err());
+    }
+
+    #[test]
+    fn the_documented_example_token_is_known_as_published() {
+        let token = |t: &str| {
+            Config::try_parse_from(["obslab-server", "--admin-token", t])
+                .unwrap()
+                .admin_token
+                .unwrap()
+        };
+        assert!(token("obslab-admin-token-change-me").is_published());
+        assert!(!token("a-secret-of-my-own-0123").is_published());
     }
 
     #[test]

@@ -38,6 +38,17 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Before the ready line: a SIGTERM right after it must drain, not kill.
     let signal = shutdown::signal();
+    if config
+        .admin_token
+        .as_ref()
+        .is_some_and(|t| t.is_published())
+    {
+        tracing::warn!(
+            "the admin API is open with the example token that obslab's docs and compose.yaml \
+             publish: whoever reaches this port can change the faults; set OBSLAB_ADMIN_TOKEN \
+             (or --admin-token) to a secret of your own"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen)", config.listen))?;
