@@ -13,16 +13,22 @@
 //!   HTTP/1 from HTTP/2's preface. A sent byte (HTTP/1) is activity.
 //! - [`Counted`], around the service, sees a request's head complete (hyper
 //!   calls the service) and its answer leave (the service's future ends or
-//!   is dropped): a request is in flight in between.
+//!   is dropped): a request is in flight in between. It also wraps the
+//!   request's body: while the app waits for body bytes that do not come,
+//!   the connection is idle (a slow body, "R.U.D.Y.", holds a connection as
+//!   a slow head does).
 //! - [`Deadlines`], around the connection's future, re-reads the state each
-//!   time the connection is polled and keeps one timer on the nearest
-//!   deadline; when it fires, the connection is dropped, which closes it.
+//!   time the connection is polled and keeps one timer no later than the
+//!   nearest deadline (moved earlier at once, later only when it fires, so
+//!   a busy connection does not touch the timer wheel per request); when
+//!   the deadline has passed, the connection is dropped, which closes it.
 //!
 //! HTTP/2 multiplexes streams, so "the first byte of a request" means
 //! nothing there once the preface is in: an h2 connection is timed by the
 //! header read timeout until its preface is complete, then by the idle
 //! timeout, which counts from its last stream's end (pings do not keep it
-//! open). Its header lists are bounded by size instead.
+//! open). Its header lists are bounded by size instead. Its streams share
+//! the connection's one body clock: body bytes of any stream reset it.
 //!
 //! Known imprecision (HTTP/1): bytes read after a request's answer without
 //! belonging to a new head (the unread rest of a body hyper discards) start
@@ -85,6 +91,9 @@ pub struct State {
     head_since: AtomicU64,
     /// When the connection last became or was seen idle.
     idle_since: AtomicU64,
+    /// Since when the app has waited for body bytes, plus one; 0 when it
+    /// does not.
+    body_wait_since: AtomicU64,
 }
 
 impl State {
@@ -95,6 +104,7 @@ impl State {
             in_flight: AtomicU32::new(0),
             head_since: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
+            body_wait_since: AtomicU64::new(0),
         })
     }
 
@@ -141,8 +151,22 @@ impl State {
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
+    /// The app waits for body bytes that have not come (from now, unless
+    /// it already did).
+    fn body_waiting(&self) {
+        if self.body_wait_since.load(Ordering::Relaxed) == 0 {
+            self.body_wait_since
+                .store(self.now() + 1, Ordering::Release);
+        }
+    }
+
+    /// Body bytes came, or the body is no longer waited for.
+    fn body_moved(&self) {
+        self.body_wait_since.store(0, Ordering::Release);
+    }
+
     /// The nearest deadline and what expires then; `None` while a request
-    /// is in flight and no head is being read.
+    /// is in flight and neither a head nor its body is awaited.
     pub fn due(&self, limits: &Limits) -> Option<(Instant, Expired)> {
         let head = self.head_since.load(Ordering::Acquire);
         if head != 0 {
@@ -152,7 +176,8 @@ impl State {
             ));
         }
         if self.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
+            let body = self.body_wait_since.load(Ordering::Acquire);
+            return (body != 0).then(|| (self.at(body - 1) + limits.idle_timeout, Expired::Idle));
         }
         let idle = self.idle_since.load(Ordering::Acquire);
         Some((self.at(idle) + limits.idle_timeout, Expired::Idle))
@@ -285,9 +310,9 @@ impl<S> Counted<S> {
     }
 }
 
-impl<S, R> tower_service::Service<R> for Counted<S>
+impl<S, B> tower_service::Service<http::Request<B>> for Counted<S>
 where
-    S: tower_service::Service<R>,
+    S: tower_service::Service<http::Request<WatchedBody<B>>>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -297,12 +322,65 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: R) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
         self.state.request_started();
+        let request = request.map(|body| WatchedBody {
+            body,
+            state: self.state.clone(),
+            waiting: false,
+        });
         InFlight {
             future: self.inner.call(request),
             _guard: RequestGuard(self.state.clone()),
         }
+    }
+}
+
+pin_project! {
+    /// A request's body that tells the connection's [`State`] while the app
+    /// waits for bytes that have not come.
+    #[derive(Debug)]
+    pub struct WatchedBody<B> {
+        #[pin]
+        body: B,
+        state: Arc<State>,
+        waiting: bool,
+    }
+
+    impl<B> PinnedDrop for WatchedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if this.waiting {
+                this.state.body_moved();
+            }
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for WatchedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let frame = this.body.poll_frame(cx);
+        match (&frame, *this.waiting) {
+            (Poll::Pending, false) => this.state.body_waiting(),
+            (Poll::Ready(_), true) => this.state.body_moved(),
+            _ => {}
+        }
+        *this.waiting = frame.is_pending();
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -367,23 +445,23 @@ impl<F: Future> Future for Deadlines<F> {
             return Poll::Ready(Ok(output));
         }
         // The connection has just read, written or finished what it could:
-        // the state is current. Aim the timer at the nearest deadline.
+        // the state is current. A deadline nearer than the timer moves it.
+        if let Some((at, _)) = this.state.due(this.limits)
+            && at < this.timer.deadline()
+        {
+            this.timer.as_mut().reset(at);
+        }
         loop {
-            let due = this.state.due(this.limits);
-            // With a request in flight there is no deadline; the timer then
-            // only wakes us to look again (an HTTP/2 stream may end in its
-            // own task without this connection being polled).
-            let at = due.map_or(this.timer.deadline(), |(at, _)| at);
-            if at != this.timer.deadline() {
-                this.timer.as_mut().reset(at);
-            }
             ready!(this.timer.as_mut().poll(cx));
-            match due {
-                Some((_, expired)) => return Poll::Ready(Err(expired)),
-                None => {
-                    let later = Instant::now() + this.limits.idle_timeout;
-                    this.timer.as_mut().reset(later);
-                }
+            // The timer fired: the deadline has passed, or moved later, or
+            // there is none while a request is in flight (then look again
+            // later: an HTTP/2 stream may end in its own task without this
+            // connection being polled).
+            let now = Instant::now();
+            match this.state.due(this.limits) {
+                Some((at, expired)) if at <= now => return Poll::Ready(Err(expired)),
+                Some((at, _)) => this.timer.as_mut().reset(at),
+                None => this.timer.as_mut().reset(now + this.limits.idle_timeout),
             }
         }
     }
@@ -460,6 +538,20 @@ mod tests {
         wait(10).await;
         state.bytes_read();
         assert_eq!(due_in(&state), Some((2, Expired::HeaderRead)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_the_app_waits_for_in_vain_is_idle_time() {
+        let state = State::new();
+        state.request_started();
+        wait(5).await;
+        state.body_waiting();
+        assert_eq!(due_in(&state), Some((30, Expired::Idle)));
+        wait(10).await;
+        state.body_waiting();
+        assert_eq!(due_in(&state), Some((20, Expired::Idle)));
+        state.body_moved();
+        assert_eq!(due_in(&state), None);
     }
 
     #[tokio::test(start_paused = true)]

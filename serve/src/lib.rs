@@ -35,7 +35,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::connection::{Counted, Deadlines, Watched};
+use crate::connection::{Counted, Deadlines, Watched, WatchedBody};
 pub use crate::metrics::ConnectionMetrics;
 
 /// What a client may hold or send.
@@ -45,7 +45,8 @@ pub struct Limits {
     /// arrive, from its first byte; then the connection is dropped.
     pub header_read_timeout: Duration,
     /// How long a connection may stay open with no request in flight (and,
-    /// in HTTP/1, no byte received or sent); then it is closed.
+    /// in HTTP/1, no byte received or sent), or with the app waiting for
+    /// request body bytes that do not come; then it is closed.
     pub idle_timeout: Duration,
     /// Open connections at most; one more is closed as soon as accepted.
     pub max_connections: usize,
@@ -112,7 +113,10 @@ pub async fn serve<S, B>(
     metrics: Option<ConnectionMetrics>,
     shutdown: impl Future<Output = ()>,
 ) where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S: tower_service::Service<Request<WatchedBody<Incoming>>, Response = Response<B>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn StdError + Send + Sync>>,
     B: http_body::Body + Send + 'static,

@@ -19,7 +19,8 @@ pub struct LimitArgs {
     pub header_read_timeout: Duration,
 
     /// How long a connection may stay open with no request in flight
-    /// (keep-alive, or HTTP/2 with no stream); then it is closed.
+    /// (keep-alive, or HTTP/2 with no stream), or with a request body that
+    /// stopped coming; then it is closed.
     #[arg(long, env = "OBSLAB_IDLE_TIMEOUT", default_value = "75s", value_parser = parse_timeout)]
     pub idle_timeout: Duration,
 

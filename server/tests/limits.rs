@@ -212,6 +212,37 @@ async fn a_connection_that_sends_nothing_is_idle_not_a_slow_head() {
 }
 
 #[tokio::test]
+async fn a_request_in_flight_outlives_the_idle_timeout() {
+    let server = TestServer::start(&[
+        "--idle-timeout=1s",
+        "--slow-timeout-rate=0",
+        "--slow-min=2500ms",
+        "--slow-max=2500ms",
+    ])
+    .await;
+    assert_eq!(
+        status_on_new_connection(server.addr, "/slow")
+            .await
+            .unwrap(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_stops_coming_is_idle_time() {
+    let server =
+        TestServer::start(&["--idle-timeout=2s", "--admin-token=drill-token-0123456789"]).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let head = "POST /admin/scenario HTTP/1.1\r\nHost: x\r\n\
+                Authorization: Bearer drill-token-0123456789\r\nContent-Length: 1000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"name: slow").await.unwrap();
+    let sent = Instant::now();
+    let idle = closed_by(&server, &mut stream, "idle").await - sent;
+    assert!(idle >= Duration::from_millis(1900), "closed after {idle:?}");
+}
+
+#[tokio::test]
 async fn a_request_head_over_16_kib_is_answered_431_by_hyper() {
     let server = TestServer::start(&[]).await;
     let ask = |header_bytes: usize| async move {
