@@ -125,7 +125,7 @@ pub async fn serve<S, B>(
 {
     let builder = Arc::new(builder(&limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let full = Arc::new(AtomicBool::new(false));
+    let full = AtomicBool::new(false);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
