@@ -206,7 +206,8 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("--metrics-listen {addr}: cannot listen"))
 }
 
-/// Serves `GET /metrics` on `listener` until the task is aborted.
+/// Serves `GET /metrics` on `listener` until the task is aborted, with the
+/// server's header read and idle timeouts and at most 1,024 connections.
 pub async fn serve(metrics: Arc<Metrics>, listener: TcpListener) {
     let route = warp::path!("metrics").and(warp::get()).map(move || {
         warp::reply::with_header(
@@ -215,5 +216,7 @@ pub async fn serve(metrics: Arc<Metrics>, listener: TcpListener) {
             TextEncoder::new().format_type(),
         )
     });
-    warp::serve(route).incoming(listener).run().await;
+    let service = warp::service(route);
+    let limits = obslab_serve::Limits::companion();
+    obslab_serve::serve(listener, service, limits, None, std::future::pending()).await;
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
 
+use crate::limits::LimitArgs;
 use crate::profile::{ErrorWeights, FaultProfile, RouteFaults};
 use crate::scenario::Scenario;
 use crate::values::{check_bounds, parse_duration, parse_rate};
@@ -110,6 +111,9 @@ pub struct Args {
     #[arg(long, env = "OBSLAB_SCENARIO_SPEED", default_value = "1", value_parser = parse_speed)]
     pub scenario_speed: f64,
 
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     /// A subcommand instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -119,10 +123,19 @@ pub struct Args {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminToken(String);
 
+/// Example tokens that obslab's docs and compose.yaml publish: whoever reads
+/// them can use them.
+const PUBLISHED_TOKENS: [&str; 1] = ["obslab-admin-token-change-me"];
+
 impl AdminToken {
     /// The token's bytes, for a constant-time comparison.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    /// Whether this is one of the example tokens the docs publish.
+    pub fn is_published(&self) -> bool {
+        PUBLISHED_TOKENS.contains(&self.0.as_str())
     }
 }
 
@@ -181,6 +194,8 @@ pub struct Config {
     pub scenario: Option<Scenario>,
     /// `--scenario-speed`.
     pub scenario_speed: f64,
+    /// The connection limits (`--header-read-timeout`, `--max-connections`...).
+    pub limits: obslab_serve::Limits,
 }
 
 impl Config {
@@ -238,6 +253,7 @@ impl Config {
             admin_token: args.admin_token,
             scenario,
             scenario_speed: args.scenario_speed,
+            limits: args.limits.limits(),
         })
     }
 }
@@ -338,6 +354,18 @@ mod tests {
             .unwrap();
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(Config::try_parse_from(["obslab-server", "--admin-token", "short"]).is_err());
+    }
+
+    #[test]
+    fn the_documented_example_token_is_known_as_published() {
+        let token = |t: &str| {
+            Config::try_parse_from(["obslab-server", "--admin-token", t])
+                .unwrap()
+                .admin_token
+                .unwrap()
+        };
+        assert!(token("obslab-admin-token-change-me").is_published());
+        assert!(!token("a-secret-of-my-own-0123").is_published());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod admin;
 pub mod answer;
 pub mod config;
 pub mod handlers;
+pub mod limits;
 pub mod shutdown;
 pub mod state;
 
@@ -43,10 +44,10 @@ use tokio::net::TcpListener;
 pub use config::{Args, Config};
 pub use state::AppState;
 
-/// Serves the app on `listener` until `shutdown` resolves; then `/readyz`
-/// turns 503 while the listener still serves for `config.shutdown_delay`,
-/// the listener closes, and in-flight requests get up to
-/// `config.shutdown_grace` to finish.
+/// Serves the app on `listener` within `config.limits` until `shutdown`
+/// resolves; then `/readyz` turns 503 while the listener still serves for
+/// `config.shutdown_delay`, the listener closes, and in-flight requests get
+/// up to `config.shutdown_grace` to finish.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -57,10 +58,9 @@ pub async fn run(
         state.faults.start_scenario(scenario);
     }
     let (signal, drain_begun) = shutdown::draining(state.clone(), shutdown, config.shutdown_delay);
-    let server = warp::serve(routes::app(state))
-        .incoming(listener)
-        .graceful(signal)
-        .run();
+    let connections = Some(state.connections.clone());
+    let service = warp::service(routes::app(state));
+    let server = obslab_serve::serve(listener, service, config.limits, connections, signal);
     tokio::pin!(server);
     tokio::select! {
         () = &mut server => return Ok(()),

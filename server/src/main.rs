@@ -38,6 +38,17 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Before the ready line: a SIGTERM right after it must drain, not kill.
     let signal = shutdown::signal();
+    if config
+        .admin_token
+        .as_ref()
+        .is_some_and(|t| t.is_published())
+    {
+        tracing::warn!(
+            "the admin API is open with the example token that obslab's docs and compose.yaml \
+             publish: whoever reaches this port can change the faults; set OBSLAB_ADMIN_TOKEN \
+             (or --admin-token) to a secret of your own"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen)", config.listen))?;
@@ -49,17 +60,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     obslab_server::run(config, listener, signal).await
 }
 
-/// Logs to stderr; `RUST_LOG` refines the level (default `info`).
-///
-/// warp reports every client that hangs up mid-request as an ERROR
-/// (`server connection error`); load generators do that by the thousand, so
-/// those lines are silenced unless `RUST_LOG` names warp itself.
+/// Logs to stderr; `RUST_LOG` refines the level (default `info`). A client
+/// that hangs up mid-request is logged at debug level only (obslab_serve):
+/// load generators do that by the thousand.
 fn init_logging(format: LogFormat) {
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
-    let mut filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    if !directives.contains("warp") {
-        filter = filter.add_directive("warp::server=off".parse().expect("valid directive"));
-    }
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

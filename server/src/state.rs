@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use obslab_serve::ConnectionMetrics;
+
 use crate::config::{AdminToken, Config};
 use crate::control::FaultControl;
 use crate::metrics::Metrics;
@@ -19,6 +21,9 @@ pub struct AppState {
     pub faults: Arc<FaultControl>,
     /// The request metrics and the registry every collector lives in.
     pub metrics: Metrics,
+    /// Open, refused and timed-out connections, and the limits, in the
+    /// same registry.
+    pub connections: ConnectionMetrics,
     /// Log one line per request.
     pub access_log: bool,
     /// Opens the admin API; `None` keeps it off.
@@ -35,6 +40,7 @@ impl AppState {
     pub fn new(config: &Config) -> anyhow::Result<AppState> {
         let seed = config.seed.unwrap_or_else(rand::random);
         let metrics = Metrics::new(&config.metrics_namespace)?;
+        let connections = ConnectionMetrics::register(metrics.registry(), &config.limits)?;
         let faults = FaultControl::new(
             config.faults.clone(),
             seed,
@@ -44,6 +50,7 @@ impl AppState {
         Ok(AppState {
             faults: Arc::new(faults),
             metrics,
+            connections,
             access_log: config.access_log,
             admin_token: config.admin_token.clone(),
             draining: AtomicBool::new(false),

@@ -95,6 +95,13 @@ fn help_documents_defaults_and_environment_twins() {
         "--shutdown-grace",
         "--shutdown-delay",
         "OBSLAB_SHUTDOWN_DELAY",
+        "--header-read-timeout",
+        "OBSLAB_HEADER_READ_TIMEOUT",
+        "--idle-timeout",
+        "OBSLAB_IDLE_TIMEOUT",
+        "--max-connections",
+        "OBSLAB_MAX_CONNECTIONS",
+        "16384",
         "healthcheck",
     ] {
         assert!(
@@ -131,8 +138,8 @@ async fn healthcheck_exits_0_when_live_and_1_when_not() {
 }
 
 /// Starts the binary with `env`, waits for its ready line, stops it with
-/// SIGTERM and checks it exits 0.
-fn assert_starts(env: &[(&str, &str)]) {
+/// SIGTERM and checks it exits 0; the log lines up to the ready one.
+fn assert_starts(env: &[(&str, &str)]) -> Vec<String> {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
         .args(["--listen=127.0.0.1:0", "--log-format=json"])
@@ -140,12 +147,19 @@ fn assert_starts(env: &[(&str, &str)]) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let ready = BufReader::new(child.stderr.take().unwrap())
+    let mut logs = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap())
         .lines()
         .map_while(Result::ok)
-        .any(|line| line.contains("obslab-server ready"));
+    {
+        logs.push(line);
+        if logs.last().unwrap().contains("obslab-server ready") {
+            break;
+        }
+    }
     assert!(
-        ready,
+        logs.last()
+            .is_some_and(|l| l.contains("obslab-server ready")),
         "{env:?}: the server did not start: {:?}",
         child.wait()
     );
@@ -154,6 +168,19 @@ fn assert_starts(env: &[(&str, &str)]) {
         .status()
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0), "{env:?}");
+    logs
+}
+
+#[test]
+fn the_published_example_token_is_warned_about_at_start() {
+    let warned = |logs: &[String]| {
+        logs.iter()
+            .any(|l| l.contains("\"WARN\"") && l.contains("example token"))
+    };
+    let logs = assert_starts(&[("OBSLAB_ADMIN_TOKEN", "obslab-admin-token-change-me")]);
+    assert!(warned(&logs), "{logs:#?}");
+    let logs = assert_starts(&[("OBSLAB_ADMIN_TOKEN", "a-secret-of-our-own-0123")]);
+    assert!(!warned(&logs), "{logs:#?}");
 }
 
 #[test]

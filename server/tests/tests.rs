@@ -6,6 +6,7 @@ mod cli;
 mod docs_options;
 mod drills;
 mod faults;
+mod limits;
 mod metrics_contract;
 mod routes;
 mod shutdown;

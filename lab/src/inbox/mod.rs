@@ -31,6 +31,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Subcommand;
+use obslab_serve::Limits;
 use tokio::net::TcpListener;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
@@ -124,17 +125,16 @@ impl Inbox {
     }
 }
 
-/// Serves `inbox` on `listener` until `shutdown` resolves.
+/// Serves `inbox` on `listener` until `shutdown` resolves, with the
+/// server's header read and idle timeouts and at most 1,024 connections
+/// ([`Limits::companion`]).
 pub async fn serve(
     inbox: Arc<Inbox>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(inbox))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    let service = warp::service(routes(inbox));
+    obslab_serve::serve(listener, service, Limits::companion(), None, shutdown).await;
 }
 
 /// Every route of the inbox, rejections answered as JSON.
