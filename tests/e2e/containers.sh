@@ -105,8 +105,9 @@ echo "$images_out"
 
 export OBSLAB_SERVER_IMAGE=obslab-local/server:e2e
 export OBSLAB_LOADGEN_IMAGE=obslab-local/loadgen:e2e
-export OBSLAB_SERVER_PORT=127.0.0.1: PROMETHEUS_PORT=127.0.0.1: GRAFANA_PORT=127.0.0.1: \
-    ALERTMANAGER_PORT=127.0.0.1: OBSLAB_INBOX_PORT=127.0.0.1:
+# Loopback only, each published port chosen by the engine (host port 0).
+export OBSLAB_BIND=127.0.0.1 OBSLAB_SERVER_PORT=0 PROMETHEUS_PORT=0 GRAFANA_PORT=0 \
+    ALERTMANAGER_PORT=0 OBSLAB_INBOX_PORT=0
 export OBSLAB_VERSION=e2e
 
 say "building the app images with compose"
