@@ -32,9 +32,13 @@ pub fn json<W: Write>(summary: &Summary, w: &mut W) -> io::Result<()> {
 
 /// The human-readable summary.
 pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
+    let shard = s
+        .shard
+        .map(|shard| format!(", shard {shard}"))
+        .unwrap_or_default();
     writeln!(
         w,
-        "obslab-loadgen: {} model against {} (seed {})",
+        "obslab-loadgen: {} model against {} (seed {}{shard})",
         s.model, s.target, s.seed
     )?;
     writeln!(w, "  duration      {:.3} s", s.duration_s)?;

@@ -25,6 +25,7 @@ use crate::limits::{self, Limits};
 use crate::mix::Mix;
 use crate::plan::Model;
 use crate::recorder::Stats;
+use crate::shard::Shard;
 use crate::threshold::{LatencyStat, Measure, Metric, ThresholdResult};
 
 /// The whole report of a run.
@@ -67,6 +68,10 @@ pub struct Summary {
     /// Why the figures may be the load generator's limits rather than the
     /// target's; empty when there is no such sign.
     pub warnings: Vec<String>,
+    /// `--shard I/N`: which part of the run this report covers (absent
+    /// for a whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// Schedule lag statistics in milliseconds (microsecond resolution).
@@ -173,6 +178,8 @@ pub struct Latency {
 pub struct RunInfo {
     /// Base URL of the target.
     pub target: String,
+    /// The part of the run sent, when sharded.
+    pub shard: Option<Shard>,
     /// `open` or `closed`.
     pub model: ModelKind,
     /// Seed of the mix draws.
@@ -237,6 +244,7 @@ impl Summary {
             thresholds: Vec::new(),
             schedule_lag_ms,
             warnings,
+            shard: info.shard,
         }
     }
 

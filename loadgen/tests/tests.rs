@@ -22,5 +22,7 @@ mod parsers;
 mod reports;
 /// The schedule's intended instants, as tables.
 mod schedule;
+/// Against obslab-server: N shards with one seed send what one process sends.
+mod shards;
 /// Test apps and helpers.
 mod util;
