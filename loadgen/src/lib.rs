@@ -6,7 +6,7 @@
 //! pointing down:
 //!
 //! - values, which know nothing of a run: [`value`] (option parsers),
-//!   [`mix`], [`schedule`] (pure pacing), [`shard`] (which requests of a
+//!   [`hdr`] (histograms and their encodings), [`mix`], [`schedule`] (pure pacing), [`shard`] (which requests of a
 //!   run are this process's), [`threshold`], [`limits`] (when the generator
 //!   limits the figures);
 //! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
@@ -20,6 +20,7 @@ pub mod cli;
 pub mod client;
 mod driver;
 pub mod exporter;
+pub mod hdr;
 pub mod limits;
 pub mod mix;
 pub mod plan;
@@ -52,7 +53,7 @@ use crate::limits::Limits;
 use crate::progress::Monitor;
 use crate::recorder::Recorder;
 use crate::shard::Shard;
-use crate::summary::{ModelKind, RunInfo};
+use crate::summary::{ModelKind, RunInfo, Tick};
 
 /// A prepared run: client built, metrics listener bound.
 pub struct LoadTest {
@@ -118,6 +119,7 @@ impl LoadTest {
         });
         let cpu_before = limits::process_cpu_seconds();
         let (start, started_at) = start_instant(plan.start_at)?;
+        self.recorder.start_at(start);
         let ctx = Arc::new(Context {
             client: self.client.clone(),
             mix: plan.mix.clone(),
@@ -178,7 +180,9 @@ impl LoadTest {
             }
             _ => 0.0,
         };
-        let _ = started_at;
+        let mut timeline = Vec::new();
+        self.recorder
+            .timeline(|second| timeline.push(Tick::of(second)));
         let info = RunInfo {
             target,
             shard,
@@ -193,6 +197,8 @@ impl LoadTest {
                 wall_s,
                 threads: Limits::usable(plan.worker_threads()),
             },
+            started_at,
+            timeline,
         };
         let mut summary = Summary::build(info, &plan.mix, &self.recorder.snapshot());
         summary.thresholds = plan

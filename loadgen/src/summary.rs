@@ -4,9 +4,15 @@
 //! `requests`, `responses`, `dropped`, `errors{timeout,connect,other}`,
 //! `achieved_rps`, `target_rps`, `latency_ms{min,mean,p50,p90,p95,p99,p999,max}`,
 //! `status_codes`, `endpoints[]` and `thresholds[]`, then (added later)
-//! `schedule_lag_ms{p50,p99,max}` (open model only) and `warnings[]`. CI
-//! scripts read them with `jq`, so they are renamed never, and only ever
-//! added to.
+//! `schedule_lag_ms{p50,p99,max}` (open model only) and `warnings[]`, then
+//! for scale-out `started_at`, `ended_at`, `latency_histogram`,
+//! `schedule_lag_histogram`, `timeline[]`, `shard`, and in each endpoint
+//! `weight` and `latency_histogram`. CI scripts read them with `jq`, so
+//! they are renamed never, and only ever added to.
+//!
+//! The histograms make a report complete: every figure in it can be
+//! recomputed exactly from them and the counts, so reports of shards add up
+//! to one (see the `merge` module).
 //!
 //! The warnings say when the figures are limited by the load generator
 //! rather than by the target (see [`limits`]).
@@ -16,16 +22,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::hdr;
 use crate::limits::{self, Limits};
 use crate::mix::Mix;
 use crate::plan::Model;
-use crate::recorder::Stats;
-use crate::shard::Shard;
+use crate::recorder::{Second, Stats};
+use crate::shard::{self, Shard};
 use crate::threshold::{LatencyStat, Measure, Metric, ThresholdResult};
 
 /// The whole report of a run.
@@ -68,10 +75,57 @@ pub struct Summary {
     /// Why the figures may be the load generator's limits rather than the
     /// target's; empty when there is no such sign.
     pub warnings: Vec<String>,
+    /// When the schedule started (RFC 3339, UTC, nanoseconds).
+    pub started_at: String,
+    /// `started_at` plus the sending window (`duration_s`, unrounded).
+    pub ended_at: String,
+    /// Latencies of answered requests, in microseconds: HdrHistogram V2
+    /// compressed, base64 (`HISTF…`).
+    pub latency_histogram: String,
+    /// Open model: the schedule lag, in microseconds, in the same form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_histogram: Option<String>,
+    /// One entry a second from the start of the schedule.
+    pub timeline: Vec<Tick>,
     /// `--shard I/N`: which part of the run this report covers (absent
     /// for a whole run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// `merge`: how many reports this one adds up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_reports: Option<usize>,
+    /// `merge` of shards: the shards of the run that were not among the
+    /// reports (empty when all were).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_shards: Option<Vec<u64>>,
+}
+
+/// One second of the timeline.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Tick {
+    /// Seconds from the start of the schedule (`started_at`).
+    pub t: u64,
+    /// Requests sent during that second.
+    pub requests: u64,
+    /// Requests answered (any status) during that second.
+    pub responses: u64,
+    /// Requests that finished without an answer during that second.
+    pub errors: u64,
+    /// Latencies of that second's answers, in microseconds (`HISTF…`).
+    pub latency_histogram: String,
+}
+
+impl Tick {
+    /// The report's form of a recorded second.
+    pub fn of(second: &Second) -> Tick {
+        Tick {
+            t: second.t,
+            requests: second.requests,
+            responses: second.responses,
+            errors: second.errors,
+            latency_histogram: hdr::encode(&second.latency_us),
+        }
+    }
 }
 
 /// Schedule lag statistics in milliseconds (microsecond resolution).
@@ -132,6 +186,10 @@ pub struct Endpoint {
     pub latency_ms: Latency,
     /// Answers by HTTP status code.
     pub status_codes: BTreeMap<String, u64>,
+    /// Relative weight in the mix.
+    pub weight: u32,
+    /// Latencies of answered requests, in microseconds (`HISTF…`).
+    pub latency_histogram: String,
 }
 
 /// Transport failures by kind.
@@ -192,12 +250,47 @@ pub struct RunInfo {
     pub schedule_lag_us: Option<Histogram<u64>>,
     /// The generator's own CPU use and the threads it could use.
     pub limits: Limits,
+    /// When the schedule started.
+    pub started_at: SystemTime,
+    /// One entry a second.
+    pub timeline: Vec<Tick>,
+}
+
+/// What identifies an endpoint of the mix in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointId {
+    /// HTTP method.
+    pub method: String,
+    /// Path as written in the mix.
+    pub path: String,
+    /// Weight in the mix.
+    pub weight: u32,
+}
+
+impl EndpointId {
+    /// The entries of `mix`, in order.
+    pub fn of_mix(mix: &Mix) -> Vec<EndpointId> {
+        mix.entries()
+            .iter()
+            .map(|e| EndpointId {
+                method: e.method.to_string(),
+                path: e.path.clone(),
+                weight: e.weight,
+            })
+            .collect()
+    }
 }
 
 impl Summary {
     /// Builds the report from per-entry stats (in mix order); thresholds are
     /// evaluated afterwards, on this document.
     pub fn build(info: RunInfo, mix: &Mix, stats: &[Stats]) -> Summary {
+        Summary::assemble(info, &EndpointId::of_mix(mix), stats)
+    }
+
+    /// Builds the report from the stats of each endpoint of `ids` (the same
+    /// order); what a run and a merge share.
+    pub fn assemble(info: RunInfo, ids: &[EndpointId], stats: &[Stats]) -> Summary {
         let mut total = stats.first().cloned().expect("a mix has entries");
         for s in &stats[1..] {
             total.merge(s);
@@ -208,23 +301,25 @@ impl Summary {
         } else {
             0.0
         };
-        let endpoints = mix
-            .entries()
+        let endpoints = ids
             .iter()
             .zip(stats)
-            .map(|(entry, s)| Endpoint {
-                method: entry.method.to_string(),
-                path: entry.path.clone(),
+            .map(|(id, s)| Endpoint {
+                method: id.method.clone(),
+                path: id.path.clone(),
                 requests: s.requests,
                 responses: s.responses,
                 dropped: s.dropped,
                 errors: errors(s),
                 latency_ms: latency(s),
                 status_codes: status_codes(s),
+                weight: id.weight,
+                latency_histogram: hdr::encode(&s.latency_us),
             })
             .collect();
         let latency_ms = latency(&total);
         let schedule_lag_ms = info.schedule_lag_us.as_ref().map(lag);
+        let ended_at = info.started_at.checked_add(info.window);
         let warnings =
             limits::warnings(schedule_lag_ms.map(|l| l.p99), latency_ms.p99, &info.limits);
         Summary {
@@ -244,7 +339,14 @@ impl Summary {
             thresholds: Vec::new(),
             schedule_lag_ms,
             warnings,
+            started_at: shard::rfc3339(info.started_at),
+            ended_at: shard::rfc3339(ended_at.unwrap_or(info.started_at)),
+            latency_histogram: hdr::encode(&total.latency_us),
+            schedule_lag_histogram: info.schedule_lag_us.as_ref().map(hdr::encode),
+            timeline: info.timeline,
             shard: info.shard,
+            merged_reports: None,
+            missing_shards: None,
         }
     }
 

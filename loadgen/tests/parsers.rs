@@ -128,7 +128,14 @@ fn summary(p95: f64, statuses: &[(&str, u64)], errors: u64) -> Summary {
         thresholds: Vec::new(),
         schedule_lag_ms: None,
         warnings: Vec::new(),
+        started_at: "2025-06-01T10:00:00Z".into(),
+        ended_at: "2025-06-01T10:00:10Z".into(),
+        latency_histogram: String::new(),
+        schedule_lag_histogram: None,
+        timeline: Vec::new(),
         shard: None,
+        merged_reports: None,
+        missing_shards: None,
     }
 }
 

@@ -113,6 +113,7 @@ async fn shards_share_the_rate_and_start_together() {
         // Half of 200 req/s for 1 s each, from the same instant.
         assert_eq!(s.requests, 100, "{s:?}");
         assert!((s.target_rps - 100.0).abs() < 1.0, "{}", s.target_rps);
+        assert_eq!(s.started_at, at);
     }
     stop.send(()).unwrap();
 }

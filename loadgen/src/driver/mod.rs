@@ -157,6 +157,8 @@ mod tests {
                 wall_s: 0.05,
                 threads: 1,
             },
+            started_at: std::time::SystemTime::now(),
+            timeline: Vec::new(),
         };
         let summary = crate::summary::Summary::build(info, &mix, &recorder.snapshot());
         assert!(summary.schedule_lag_ms.is_some_and(|l| l.p50 >= 41.0));
