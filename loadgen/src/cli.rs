@@ -39,7 +39,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// intended send time, so a slow target cannot hide behind a slower client.
 /// Every option can also be set through the environment variable shown.
 #[derive(Debug, Parser)]
-#[command(name = "obslab-loadgen", version, about, long_about = None)]
+#[command(name = "obslab-loadgen", version, about, long_about = None,
+          after_help = "To add up reports (the shards of one run): obslab-loadgen merge FILE... | -\n(see obslab-loadgen merge --help)")]
 pub struct Args {
     /// Base URL of the target; mix paths are appended to it
     /// [default: http://localhost:5000]

@@ -14,7 +14,8 @@
 //! - the run itself: the private `driver` paces, [`recorder`] accumulates
 //!   (mirrored by [`exporter`]), the private `progress` shows it live;
 //! - [`summary`], which measures what the thresholds ask for, and
-//!   [`report`], which renders it.
+//!   [`report`], which renders it;
+//! - [`merge`], which reads reports back and adds them up into one.
 
 pub mod cli;
 pub mod client;
@@ -22,6 +23,7 @@ mod driver;
 pub mod exporter;
 pub mod hdr;
 pub mod limits;
+pub mod merge;
 pub mod mix;
 pub mod plan;
 mod progress;

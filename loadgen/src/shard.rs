@@ -17,7 +17,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How far in the past `--start-at` may be when the run begins: the
 /// requests already due are sent at once, as when a sender falls behind.
@@ -26,7 +26,7 @@ use serde::Serialize;
 pub const START_AT_SLACK: Duration = Duration::from_secs(1);
 
 /// This process's part of the run: shard `index` of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     /// `I`, from 0 (a Kubernetes Indexed Job's `JOB_COMPLETION_INDEX`).
     pub index: u64,

@@ -25,7 +25,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hdr;
 use crate::limits::{self, Limits};
@@ -140,7 +140,7 @@ pub struct Lag {
 }
 
 /// Which model paced the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Arrival rate from a schedule.
@@ -193,7 +193,7 @@ pub struct Endpoint {
 }
 
 /// Transport failures by kind.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Errors {
     /// No response status before `--timeout`.
     pub timeout: u64,

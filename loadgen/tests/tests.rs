@@ -14,6 +14,9 @@ mod exit_codes;
 mod failures;
 /// Against obslab-server: answered == increase of `flask_requests_total`.
 mod honesty;
+/// `merge`: shards add up to the server's count, one report to itself, bad
+/// inputs exit 2 naming the file.
+mod merge;
 /// Open-model runs against tiny warp apps: rate, ramps, tail, drops.
 mod open_model;
 /// `--mix`, `--threshold`, `--stages`, scenario files and the CLI's exit 2.
