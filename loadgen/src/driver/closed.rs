@@ -95,7 +95,7 @@ async fn worker(
             None => ctx.mix.pick(&mut rng),
         };
         let sent_at = Instant::now();
-        recorder.sent(idx, None);
+        recorder.sent_at(idx, None, sent_at);
         let outcome = connection.send(idx).await;
         recorder.finished(idx, sent_at, &outcome);
     }

@@ -226,7 +226,8 @@ pub(super) async fn sender(
                 tokio::spawn(async move {
                     let (mut connection, opening) = connections.take(&ctx.client).await;
                     let shard = ctx.recorder.shard(lane.thread);
-                    shard.sent(idx, Some(at.elapsed()));
+                    let now = Instant::now();
+                    shard.sent_at(idx, Some(now.saturating_duration_since(at)), now);
                     let outcome = connection.send(idx).await;
                     drop(opening);
                     connections.give_back(connection);

@@ -306,7 +306,9 @@ impl Shard<'_> {
         self.sent_at(idx, lag, Instant::now());
     }
 
-    fn sent_at(&self, idx: usize, lag: Option<Duration>, now: Instant) {
+    /// [`Shard::sent`] at `now`, for a caller that has just read the clock
+    /// (one clock read per request, not two).
+    pub fn sent_at(&self, idx: usize, lag: Option<Duration>, now: Instant) {
         let data = self.data;
         data.tick(self.second(now));
         data.entries[idx].requests.fetch_add(1, Relaxed);
