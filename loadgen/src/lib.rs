@@ -149,6 +149,8 @@ impl LoadTest {
             }
         }
         match shard {
+            // Stopped while waiting for --start-at: the drivers send nothing.
+            _ if *stop.borrow() => {}
             Some(shard) => tracing::info!(%target, seed = plan.seed, %shard,
                 "starting {} model, shard {shard}", ModelKind::from(&plan.model)),
             None => tracing::info!(%target, seed = plan.seed,

@@ -117,3 +117,30 @@ async fn shards_share_the_rate_and_start_together() {
     }
     stop.send(()).unwrap();
 }
+
+/// A shard stopped while it waits for `--start-at` sends nothing and still
+/// reports, its window at the start instant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_stopped_before_its_start_reports_nothing_sent() {
+    let (base, stop) = server().await;
+    let at = rfc3339(SystemTime::now() + Duration::from_secs(30));
+    let words = [
+        "--target",
+        &base,
+        "--rate",
+        "100",
+        "--start-at",
+        &at,
+        "--shard",
+        "0/2",
+    ];
+    let plan = crate::util::plan(&words);
+    let shutdown = tokio::time::sleep(Duration::from_millis(200));
+    let s = obslab_loadgen::run(plan, shutdown).await.unwrap();
+    assert_eq!((s.requests, s.duration_s), (0, 0.0));
+    assert_eq!(
+        (s.started_at.as_str(), s.ended_at.as_str()),
+        (at.as_str(), at.as_str())
+    );
+    stop.send(()).unwrap();
+}
