@@ -16,6 +16,9 @@
 #                                    # the open model vs oha at full speed
 #                                    # (OPEN_RATES= skips it)
 #   OPEN_ONLY=1 bench/loadgen.sh     # only the open model (2.)
+#   SHARD_ONLY=1 bench/loadgen.sh    # only the shards (5.)
+#   SHARD_COUNTS="1 2 4" SHARD_RATE=10000 SHARD_SECS=10 bench/loadgen.sh
+#                                    # (SHARD_COUNTS= skips 5.)
 #
 # 1. Closed model, same connections and duration, alternating tools:
 #    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios), and
@@ -33,6 +36,12 @@
 #    inputs whatever else the machine does, so a steadier ratio than 1.
 #    Marginal cost: (instructions for 2N requests - for N) / N, which leaves
 #    out start-up and shutdown. With BEFORE, the old binary's count too.
+# 5. Shards: SHARD_RATE req/s in total for SHARD_SECS, from 1, 2 and 4
+#    processes (--shard I/N, one --start-at, --threads THREADS/N each, at
+#    least 1), their reports merged: the merge's achieved rate, dropped, p99
+#    and schedule lag p99 vs one process (ratios). Then the cost of carrying
+#    the histograms: the size of a report and of its histograms, and the
+#    time to merge 100 reports (hyperfine when installed, else /usr/bin/time).
 #
 # Needs: wrk (Debian package), python3; oha is used when on PATH
 # (`cargo install oha`). The figures the README promises: >= 1.0x oha,
@@ -88,6 +97,63 @@ oha_rps() {
 
 "$BARE" "127.0.0.1:$PORT" & pids+=($!)
 wait_port "$PORT"
+
+SHARD_COUNTS=${SHARD_COUNTS-"1 2 4"}
+SHARD_RATE=${SHARD_RATE:-10000}
+SHARD_SECS=${SHARD_SECS:-10}
+shard_mode() {
+  [ -n "$SHARD_COUNTS" ] || return 0
+  local tmp n i threads at one_rps= one_p99= line
+  tmp=$(mktemp -d)
+  echo "shards: $SHARD_RATE req/s in total for ${SHARD_SECS}s from N processes (--shard I/N, one --start-at, --threads max(1, $THREADS/N)), reports merged (load average $(cut -d' ' -f1 /proc/loadavg))"
+  for n in $SHARD_COUNTS; do
+    threads=$((THREADS / n)); ((threads >= 1)) || threads=1
+    at=$(date -u -d '+2 sec' +%FT%T.%NZ)
+    local runs=()
+    for i in $(seq 0 $((n - 1))); do
+      local shard=(); ((n > 1)) && shard=(--shard "$i/$n")
+      RUST_LOG=error "$LOADGEN" --target "$URL" --mix "GET /=1" --rate "$SHARD_RATE" \
+        --duration "${SHARD_SECS}s" --threads "$threads" --seed 1 "${shard[@]}" --start-at "$at" \
+        --progress off --output json >"$tmp/$n-$i.json" 2>/dev/null & runs+=($!)
+    done
+    wait "${runs[@]}"
+    "$LOADGEN" merge --output json "$tmp/$n-"*.json >"$tmp/merged-$n.json" 2>/dev/null
+    line=$(json_field "f\"{achieved_rps:.1f} {100 * achieved_rps / target_rps:.2f} {dropped} {latency_ms['p99']} {schedule_lag_ms['p99']}\"" <"$tmp/merged-$n.json")
+    set -- $line
+    echo "  $n shard(s): achieved $1 req/s ($2 % of target), dropped $3, p99 $4 ms, schedule lag p99 $5 ms"
+    if [ -z "$one_rps" ]; then one_rps=$1; one_p99=$4; else
+      echo "    vs one process: achieved $(ratio "$1" "$one_rps")x, p99 $(ratio "$4" "$one_p99")x"
+    fi
+  done
+  python3 - "$tmp/1-0.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+d = json.load(open(path))
+hist = [d["latency_histogram"], d.get("schedule_lag_histogram") or ""]
+hist += [e["latency_histogram"] for e in d["endpoints"]]
+ticks = [t["latency_histogram"] for t in d["timeline"]]
+size = os.path.getsize(path)
+print(f"  report of one process: {size} bytes, of which histograms {sum(map(len, hist))} bytes "
+      f"(totals) + {sum(map(len, ticks))} bytes (timeline, {len(ticks)} seconds, "
+      f"{sum(map(len, ticks)) / max(len(ticks), 1):.0f} bytes a second)")
+PY
+  mkdir "$tmp/hundred"
+  for i in $(seq 1 100); do cp "$tmp/1-0.json" "$tmp/hundred/$i.json"; done
+  if command -v hyperfine >/dev/null; then
+    hyperfine --warmup 1 --runs 10 --export-json "$tmp/merge.json" \
+      "$LOADGEN merge --output json $tmp/hundred/*.json" >/dev/null 2>&1
+    json_field "f\"  merge of 100 reports: {results[0]['mean'] * 1000:.0f} ms (hyperfine, 10 runs, sd {results[0]['stddev'] * 1000:.0f} ms)\"" <"$tmp/merge.json"
+  else
+    /usr/bin/time -f "  merge of 100 reports: %e s (/usr/bin/time; hyperfine not found)" \
+      "$LOADGEN" merge --output json "$tmp"/hundred/*.json >/dev/null
+  fi
+  rm -rf "$tmp"
+}
+if [ "${SHARD_ONLY:-0}" = 1 ]; then
+  echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  shard_mode
+  exit 0
+fi
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$OPEN_ONLY" != 1 ]; then
@@ -221,6 +287,7 @@ for rate in $OPEN_RATES; do
 done
 rm -rf "$open_tmp"
 [ "$OPEN_ONLY" = 1 ] && exit 0
+shard_mode
 
 if [ "$LONG" = 1 ]; then early=60; late=300; else early=10; late=60; fi
 RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate 1000 --duration "$((late + 5))s" \

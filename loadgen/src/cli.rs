@@ -6,9 +6,10 @@
 //! the built-in defaults. Nothing after this module re-validates input.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory as _, Parser};
 use http::header::{HeaderName, HeaderValue};
 use url::Url;
 
@@ -16,6 +17,7 @@ use crate::mix::{self, Mix};
 use crate::plan::{Model, Output, Plan, ProgressMode};
 use crate::scenario::{self, Scenario};
 use crate::schedule::{self, Schedule, Stage};
+use crate::shard::{self, Shard};
 use crate::threshold::{self, Threshold};
 use crate::value::{parse_count, parse_duration, parse_header, parse_target};
 
@@ -37,7 +39,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// intended send time, so a slow target cannot hide behind a slower client.
 /// Every option can also be set through the environment variable shown.
 #[derive(Debug, Parser)]
-#[command(name = "obslab-loadgen", version, about, long_about = None)]
+#[command(name = "obslab-loadgen", version, about, long_about = None,
+          after_help = "To add up reports (the shards of one run): obslab-loadgen merge FILE... | -\n(see obslab-loadgen merge --help)")]
 pub struct Args {
     /// Base URL of the target; mix paths are appended to it
     /// [default: http://localhost:5000]
@@ -125,6 +128,20 @@ pub struct Args {
     /// Live progress: a bar on a terminal, a log line every 10s otherwise
     #[arg(long, env = "LOADGEN_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Send only shard I of N of the run (0 <= I < N): the requests whose
+    /// number is I modulo N, or in the closed model concurrency / N workers
+    /// (the first concurrency % N shards one more); with one --seed, the N
+    /// shards send exactly what one process would [default: the whole run]
+    #[arg(long, env = "LOADGEN_SHARD", value_name = "I/N", value_parser = shard::parse_shard)]
+    pub shard: Option<Shard>,
+
+    /// Start the schedule at this RFC 3339 instant (e.g.
+    /// 2025-06-01T10:00:00Z), so that shards started at different times run
+    /// one schedule; up to 1s in the past is accepted (requests already due
+    /// leave at once), later is exit 2 [default: at launch]
+    #[arg(long, env = "LOADGEN_START_AT", value_name = "TIME", value_parser = shard::parse_start_at)]
+    pub start_at: Option<SystemTime>,
 }
 
 /// `--stages` as parsed (a newtype so clap sees one value, not a list).
@@ -139,13 +156,14 @@ impl Plan {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        Ok(Args::try_parse_from(words)?.resolve())
+        Args::try_parse_from(words)?.resolve()
     }
 }
 
 impl Args {
-    /// Merges flags over the scenario file over the defaults.
-    pub fn resolve(self) -> Plan {
+    /// Merges flags over the scenario file over the defaults, then checks
+    /// what involves several options (clap's error: exit 2).
+    pub fn resolve(self) -> Result<Plan, clap::Error> {
         let scn = self.scenario.unwrap_or_default();
         // The pacing options travel together: any of them on the command
         // line replaces all of the scenario's.
@@ -181,7 +199,16 @@ impl Args {
         }
         let mut thresholds = scn.thresholds;
         thresholds.extend(self.thresholds);
-        Plan {
+        let shard = self.shard.unwrap_or(Shard::WHOLE);
+        if let Model::Closed { concurrency } = model {
+            if (concurrency as u64) < shard.count {
+                let message = format!(
+                    "--concurrency {concurrency} is below the number of shards of --shard {shard}: each shard needs at least one worker"
+                );
+                return Err(Args::command().error(ErrorKind::ArgumentConflict, message));
+            }
+        }
+        Ok(Plan {
             target: self.target.or(scn.target).unwrap_or_else(|| {
                 Url::parse(DEFAULT_TARGET).expect("the default target is a URL")
             }),
@@ -203,7 +230,9 @@ impl Args {
             ),
             progress: self.progress,
             output: self.output,
-        }
+            shard,
+            start_at: self.start_at,
+        })
     }
 }
 

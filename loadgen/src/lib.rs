@@ -6,20 +6,24 @@
 //! pointing down:
 //!
 //! - values, which know nothing of a run: [`value`] (option parsers),
-//!   [`mix`], [`schedule`] (pure pacing), [`threshold`], [`limits`] (when
-//!   the generator limits the figures);
+//!   [`hdr`] (histograms and their encodings), [`mix`], [`schedule`] (pure pacing), [`shard`] (which requests of a
+//!   run are this process's), [`threshold`], [`limits`] (when the generator
+//!   limits the figures);
 //! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
 //!   [`client`] that sends (with its outcome taxonomy);
 //! - the run itself: the private `driver` paces, [`recorder`] accumulates
 //!   (mirrored by [`exporter`]), the private `progress` shows it live;
 //! - [`summary`], which measures what the thresholds ask for, and
-//!   [`report`], which renders it.
+//!   [`report`], which renders it;
+//! - [`merge`], which reads reports back and adds them up into one.
 
 pub mod cli;
 pub mod client;
 mod driver;
 pub mod exporter;
+pub mod hdr;
 pub mod limits;
+pub mod merge;
 pub mod mix;
 pub mod plan;
 mod progress;
@@ -27,16 +31,18 @@ pub mod recorder;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
+pub mod shard;
 pub mod summary;
 pub mod threshold;
 pub mod value;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until};
 
 pub use cli::Args;
 pub use plan::{Model, Output, Plan, ProgressMode};
@@ -48,7 +54,8 @@ use crate::exporter::Metrics;
 use crate::limits::Limits;
 use crate::progress::Monitor;
 use crate::recorder::Recorder;
-use crate::summary::{ModelKind, RunInfo};
+use crate::shard::Shard;
+use crate::summary::{ModelKind, RunInfo, Tick};
 
 /// A prepared run: client built, metrics listener bound.
 pub struct LoadTest {
@@ -113,7 +120,8 @@ impl LoadTest {
             let _ = stop_tx.send(true);
         });
         let cpu_before = limits::process_cpu_seconds();
-        let start = Instant::now();
+        let (start, started_at) = start_instant(plan.start_at)?;
+        self.recorder.start_at(start);
         let ctx = Arc::new(Context {
             client: self.client.clone(),
             mix: plan.mix.clone(),
@@ -123,14 +131,33 @@ impl LoadTest {
             deadline: plan.duration.and_then(|d| start.checked_add(d)),
             requests: plan.requests,
             seed: plan.seed,
+            shard: plan.shard,
         });
         let schedule = match &plan.model {
             Model::Open { schedule, .. } => Some(schedule.clone()),
             Model::Closed { .. } => None,
         };
         let target = plan.target.as_str().trim_end_matches('/').to_owned();
-        tracing::info!(%target, seed = plan.seed, "starting {} model", ModelKind::from(&plan.model));
-        let monitor = Monitor::start(plan.progress, self.recorder.clone(), schedule, start);
+        let shard = (plan.shard != Shard::WHOLE).then_some(plan.shard);
+        if let Some(at) = plan.start_at.filter(|_| start > Instant::now()) {
+            let wait = start - Instant::now();
+            tracing::info!("waiting {wait:.1?} for --start-at {}", shard::rfc3339(at));
+            let mut stop = stop.clone();
+            tokio::select! {
+                () = sleep_until(start) => {}
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
+        }
+        match shard {
+            // Stopped while waiting for --start-at: the drivers send nothing.
+            _ if *stop.borrow() => {}
+            Some(shard) => tracing::info!(%target, seed = plan.seed, %shard,
+                "starting {} model, shard {shard}", ModelKind::from(&plan.model)),
+            None => tracing::info!(%target, seed = plan.seed,
+                "starting {} model", ModelKind::from(&plan.model)),
+        }
+        let share = 1.0 / plan.shard.count as f64;
+        let monitor = Monitor::start(plan.progress, self.recorder.clone(), schedule, start, share);
         let end = match &plan.model {
             Model::Open {
                 schedule,
@@ -150,14 +177,19 @@ impl LoadTest {
         self.recorder.target_rate(0.0);
 
         let window = end.saturating_duration_since(start);
+        // A shard's target is its share of the schedule (the merge adds them).
         let target_rps = match &plan.model {
             Model::Open { schedule, .. } if !window.is_zero() => {
-                schedule.hits(window) / window.as_secs_f64()
+                schedule.hits(window) / window.as_secs_f64() * share
             }
             _ => 0.0,
         };
+        let mut timeline = Vec::new();
+        self.recorder
+            .timeline(|second| timeline.push(Tick::of(second)));
         let info = RunInfo {
             target,
+            shard,
             model: ModelKind::from(&plan.model),
             seed: plan.seed,
             window,
@@ -169,6 +201,8 @@ impl LoadTest {
                 wall_s,
                 threads: Limits::usable(plan.worker_threads()),
             },
+            started_at,
+            timeline,
         };
         let mut summary = Summary::build(info, &plan.mix, &self.recorder.snapshot());
         summary.thresholds = plan
@@ -180,6 +214,27 @@ impl LoadTest {
             tracing::warn!("{warning}");
         }
         Ok(summary)
+    }
+}
+
+/// The instant the schedule counts from: now, or `--start-at` (at most
+/// [`shard::START_AT_SLACK`] in the past), with its wall-clock time.
+fn start_instant(start_at: Option<SystemTime>) -> anyhow::Result<(Instant, SystemTime)> {
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let Some(at) = start_at else {
+        return Ok((now, wall));
+    };
+    match at.duration_since(wall) {
+        Ok(ahead) => Ok((now + ahead, at)),
+        Err(past) if past.duration() <= shard::START_AT_SLACK => {
+            Ok((now.checked_sub(past.duration()).unwrap_or(now), at))
+        }
+        Err(past) => anyhow::bail!(
+            "--start-at {}: that instant passed {:.1?} ago (more than {:?}): give a time still ahead when every shard has started, e.g. `date -u -d '+1 min' +%FT%TZ`",
+            shard::rfc3339(at),
+            past.duration(),
+            shard::START_AT_SLACK
+        ),
     }
 }
 

@@ -2,15 +2,37 @@
 //!
 //! Exit codes carry meaning for CI: 0 the run passed, 1 a `--threshold`
 //! failed, 2 the command line, the scenario or the setup was wrong (clap
-//! uses 2 for its own errors too).
+//! uses 2 for its own errors too). `obslab-loadgen merge ...` adds reports
+//! up instead of running, with the same exit codes.
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
-use obslab_loadgen::{Plan, report};
+use clap::Parser as _;
+use obslab_loadgen::merge::{MergeArgs, merge};
+use obslab_loadgen::{Plan, Summary, report};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|word| word == "merge")
+    {
+        // `merge` names the command in clap's messages.
+        let args = MergeArgs::parse_from(std::env::args_os().skip(1));
+        return match merge(&args) {
+            Ok(summary) => {
+                for warning in &summary.warnings {
+                    eprintln!("obslab-loadgen merge: warning: {warning}");
+                }
+                finish(&summary, args.output)
+            }
+            Err(e) => {
+                eprintln!("obslab-loadgen merge: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let plan = Plan::try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -30,20 +52,23 @@ fn main() -> ExitCode {
             })
         });
     match result {
-        Ok(summary) => {
-            if let Err(e) = report::emit(&summary, output) {
-                eprintln!("obslab-loadgen: cannot write the report: {e}");
-                return ExitCode::from(2);
-            }
-            if summary.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        Ok(summary) => finish(&summary, output),
         Err(e) => {
             eprintln!("obslab-loadgen: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Writes the report; 0 when every threshold held, 1 otherwise.
+fn finish(summary: &Summary, output: obslab_loadgen::Output) -> ExitCode {
+    if let Err(e) = report::emit(summary, output) {
+        eprintln!("obslab-loadgen: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    if summary.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -6,7 +6,7 @@
 //! a load test depends on how its options were spelt.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::ValueEnum;
 use http::header::HeaderMap;
@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::mix::Mix;
 use crate::schedule::Schedule;
+use crate::shard::Shard;
 use crate::threshold::Threshold;
 
 /// Everything a run needs, validated.
@@ -48,6 +49,10 @@ pub struct Plan {
     pub progress: ProgressMode,
     /// Report format.
     pub output: Output,
+    /// This process's part of the run ([`Shard::WHOLE`] unless sharded).
+    pub shard: Shard,
+    /// When the schedule starts (`None`: at launch).
+    pub start_at: Option<SystemTime>,
 }
 
 /// How requests are paced.
@@ -71,11 +76,15 @@ pub enum Model {
 impl Plan {
     /// How many OS threads send: the open model's senders (at least one),
     /// or the threads the closed model's workers are spread over (at least
-    /// one, at most one per worker).
+    /// one, at most one per worker of this shard).
     pub fn worker_threads(&self) -> usize {
         match self.model {
             Model::Open { .. } => self.threads.max(1),
-            Model::Closed { concurrency } => self.threads.clamp(1, concurrency.max(1)),
+            Model::Closed { concurrency } => {
+                let workers = self.shard.share(concurrency as u64);
+                self.threads
+                    .clamp(1, usize::try_from(workers).unwrap_or(usize::MAX).max(1))
+            }
         }
     }
 }

@@ -27,12 +27,14 @@ pub(crate) struct Monitor {
 }
 
 impl Monitor {
-    /// Starts ticking; `schedule` is `None` in the closed model.
+    /// Starts ticking; `schedule` is `None` in the closed model, and this
+    /// process sends `share` of it (`1/N` for a shard of `N`).
     pub(crate) fn start(
         mode: ProgressMode,
         recorder: Arc<Recorder>,
         schedule: Option<Schedule>,
         start: Instant,
+        share: f64,
     ) -> Self {
         let mode = match mode {
             ProgressMode::Auto if std::io::stderr().is_terminal() => ProgressMode::Bar,
@@ -56,7 +58,7 @@ impl Monitor {
                 ticks.tick().await;
                 let target = schedule
                     .as_ref()
-                    .map_or(0.0, |s| s.rate_at(start.elapsed()));
+                    .map_or(0.0, |s| s.rate_at(start.elapsed()) * share);
                 recorder.target_rate(target);
                 let now = recorder.progress();
                 n += 1;

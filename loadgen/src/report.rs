@@ -32,11 +32,26 @@ pub fn json<W: Write>(summary: &Summary, w: &mut W) -> io::Result<()> {
 
 /// The human-readable summary.
 pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
+    let shard = s
+        .shard
+        .map(|shard| format!(", shard {shard}"))
+        .unwrap_or_default();
     writeln!(
         w,
-        "obslab-loadgen: {} model against {} (seed {})",
+        "obslab-loadgen: {} model against {} (seed {}{shard})",
         s.model, s.target, s.seed
     )?;
+    if let Some(n) = s.merged_reports {
+        let missing = match &s.missing_shards {
+            Some(missing) if !missing.is_empty() => {
+                let list: Vec<String> = missing.iter().map(u64::to_string).collect();
+                format!(" (shards missing: {})", list.join(", "))
+            }
+            Some(_) => " (every shard)".to_owned(),
+            None => String::new(),
+        };
+        writeln!(w, "  merged        {n} report(s){missing}")?;
+    }
     writeln!(w, "  duration      {:.3} s", s.duration_s)?;
     writeln!(
         w,

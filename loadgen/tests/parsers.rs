@@ -128,6 +128,14 @@ fn summary(p95: f64, statuses: &[(&str, u64)], errors: u64) -> Summary {
         thresholds: Vec::new(),
         schedule_lag_ms: None,
         warnings: Vec::new(),
+        started_at: "2025-06-01T10:00:00Z".into(),
+        ended_at: "2025-06-01T10:00:10Z".into(),
+        latency_histogram: String::new(),
+        schedule_lag_histogram: None,
+        timeline: Vec::new(),
+        shard: None,
+        merged_reports: None,
+        missing_shards: None,
     }
 }
 
@@ -196,12 +204,33 @@ fn bad_options_exit_2_naming_the_option() {
         (&["--concurrency", "0"], "--concurrency"),
         (&["--concurrency", "4", "--rate", "10"], "--concurrency"),
         (&["--scenario", "/nonexistent.yaml"], "--scenario"),
+        (&["--shard", "3/3"], "--shard"),
+        (&["--shard", "0/0"], "--shard"),
+        (&["--shard", "1"], "--shard"),
+        (&["--start-at", "in a minute"], "--start-at"),
     ];
     for (words, option) in cases {
         let err = Args::try_parse_from(["obslab-loadgen"].iter().chain(words)).unwrap_err();
         assert_eq!(err.exit_code(), 2, "{words:?}");
         assert!(err.to_string().contains(option), "{words:?}: {err}");
     }
+}
+
+#[test]
+fn shards_need_a_worker_each_in_the_closed_model() {
+    let words = ["obslab-loadgen", "--concurrency", "2", "--shard", "0/3"];
+    let err = Plan::try_parse_from(words).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(
+        message.contains("--concurrency 2") && message.contains("--shard 0/3"),
+        "{message}"
+    );
+    // Three workers for three shards: one each; the default is the whole run.
+    let plan = Plan::try_parse_from(["obslab-loadgen", "--concurrency", "3", "--shard", "2/3"]);
+    assert_eq!(plan.unwrap().worker_threads(), 1);
+    let whole = Plan::try_parse_from(["obslab-loadgen"]).unwrap();
+    assert_eq!((whole.shard.index, whole.shard.count), (0, 1));
 }
 
 #[test]

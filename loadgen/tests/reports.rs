@@ -85,6 +85,47 @@ async fn json_report_has_every_field_of_the_spec() {
             assert!(e.get(key).is_some(), "missing endpoints[].{key}");
         }
     }
+    // Added for scale-out: histograms, timeline, window.
+    let decoded = |h: &serde_json::Value| {
+        let text = h.as_str().expect("a histogram is a string");
+        assert!(text.starts_with("HISTF"), "{text}");
+        obslab_loadgen::hdr::decode(text).expect("HdrHistogram V2")
+    };
+    assert_eq!(decoded(&v["latency_histogram"]).len(), 40);
+    assert_eq!(decoded(&v["schedule_lag_histogram"]).len(), 40);
+    for (e, weight) in endpoints.iter().zip([3, 1]) {
+        assert_eq!(e["weight"], weight);
+        assert_eq!(decoded(&e["latency_histogram"]).len(), e["responses"]);
+    }
+    let timeline = v["timeline"].as_array().unwrap();
+    assert!(!timeline.is_empty());
+    let sum = |key: &str| {
+        timeline
+            .iter()
+            .map(|s| s[key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (sum("requests"), sum("responses"), sum("errors")),
+        (40, 40, 0)
+    );
+    for (t, second) in timeline.iter().enumerate() {
+        assert_eq!(second["t"], t as u64);
+        assert_eq!(
+            decoded(&second["latency_histogram"]).len(),
+            second["responses"]
+        );
+    }
+    let time = |key: &str| {
+        chrono::DateTime::parse_from_rfc3339(v[key].as_str().unwrap()).expect("RFC 3339")
+    };
+    let window = (time("ended_at") - time("started_at")).as_seconds_f64();
+    assert!(
+        (window - s.duration_s).abs() < 0.001,
+        "{window} vs {}",
+        s.duration_s
+    );
+    assert!(v.get("shard").is_none() && v.get("missing_shards").is_none());
     let t = &v["thresholds"][0];
     assert_eq!(
         (t["expr"].as_str(), t["ok"].as_bool()),

@@ -14,6 +14,9 @@ mod exit_codes;
 mod failures;
 /// Against obslab-server: answered == increase of `flask_requests_total`.
 mod honesty;
+/// `merge`: shards add up to the server's count, one report to itself, bad
+/// inputs exit 2 naming the file.
+mod merge;
 /// Open-model runs against tiny warp apps: rate, ramps, tail, drops.
 mod open_model;
 /// `--mix`, `--threshold`, `--stages`, scenario files and the CLI's exit 2.
@@ -22,5 +25,7 @@ mod parsers;
 mod reports;
 /// The schedule's intended instants, as tables.
 mod schedule;
+/// Against obslab-server: N shards with one seed send what one process sends.
+mod shards;
 /// Test apps and helpers.
 mod util;

@@ -2,6 +2,17 @@
 //! to back; latency counts from the actual send, which is what such a
 //! benchmark measures (and why it is not the default). Each worker thread
 //! records into its own shard of the recorder.
+//!
+//! What a seed makes reproducible. With `--requests R` the requests are
+//! numbered as workers claim them, `0..R` for the whole run (shard `I` of
+//! `N` claims `I, I+N, ...`), and the mix draw of request `n` comes from
+//! `seed + n`: one seed sends the same requests per endpoint however many
+//! workers, threads or shards, and `N` shards together send exactly what
+//! one process sends. Which worker sends which number, and in what order,
+//! depends on the target's timing. Without `--requests` (a duration, or
+//! until stopped) how many requests a worker gets through is timing too,
+//! so only each worker's sequence of draws is fixed: worker `w` of the run
+//! (shard `w mod N`'s) draws from `seed + w`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -34,11 +45,10 @@ pub(crate) async fn closed(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Instant> {
     let issued = Arc::new(AtomicU64::new(0));
+    let own: Vec<u64> = ctx.shard.workers(concurrency as u64).collect();
     on_threads(threads, |thread| {
         let group = ctx.clone();
-        let workers: Vec<u64> = (thread as u64..concurrency as u64)
-            .step_by(threads)
-            .collect();
+        let workers: Vec<u64> = own.iter().copied().skip(thread).step_by(threads).collect();
         let (stop, issued) = (stop.clone(), issued.clone());
         async move {
             let mut set = JoinSet::new();
@@ -54,8 +64,8 @@ pub(crate) async fn closed(
     Ok(ctx.deadline.map_or(now, |d| now.min(d)))
 }
 
-/// One closed-model worker of thread `thread`: the next request as soon as
-/// the last is done.
+/// One closed-model worker of thread `thread` (`id`: its number in the
+/// whole run): the next request as soon as the last is done.
 async fn worker(
     ctx: Arc<Context>,
     thread: usize,
@@ -63,21 +73,29 @@ async fn worker(
     stop: watch::Receiver<bool>,
     issued: Arc<AtomicU64>,
 ) {
-    // One RNG per worker: deterministic with --seed, no shared lock.
+    // Without a count, one RNG per worker: deterministic with --seed, no
+    // shared lock.
     let mut rng = SmallRng::seed_from_u64(ctx.seed.wrapping_add(id));
     let mut connection = ctx.client.connection();
     let recorder = ctx.recorder.shard(thread);
     loop {
         let late = ctx.deadline.is_some_and(|d| Instant::now() >= d);
-        let counted = ctx
-            .requests
-            .is_some_and(|limit| issued.fetch_add(1, Relaxed) >= limit);
-        if late || *stop.borrow() || counted {
+        // With a count, the next number of this shard, drawn from seed + n.
+        let numbered = ctx.requests.map(|limit| {
+            let m = issued.fetch_add(1, Relaxed);
+            ctx.shard.nth(m).filter(|n| *n < limit)
+        });
+        if late || *stop.borrow() || numbered.is_some_and(|n| n.is_none()) {
             break;
         }
-        let idx = ctx.mix.pick(&mut rng);
+        let idx = match numbered.flatten() {
+            Some(n) => ctx
+                .mix
+                .pick(&mut SmallRng::seed_from_u64(ctx.seed.wrapping_add(n))),
+            None => ctx.mix.pick(&mut rng),
+        };
         let sent_at = Instant::now();
-        recorder.sent(idx, None);
+        recorder.sent_at(idx, None, sent_at);
         let outcome = connection.send(idx).await;
         recorder.finished(idx, sent_at, &outcome);
     }

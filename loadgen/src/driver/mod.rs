@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::mix::Mix;
 use crate::recorder::Recorder;
+use crate::shard::Shard;
 
 pub(crate) use self::closed::closed;
 pub(crate) use self::open::open;
@@ -38,6 +39,8 @@ pub(crate) struct Context {
     pub requests: Option<u64>,
     /// Seed of the mix draws.
     pub seed: u64,
+    /// The part of the run this process sends.
+    pub shard: Shard,
 }
 
 /// Runs `work(t)` for each thread `t` of `threads`, each on its own OS
@@ -131,6 +134,7 @@ mod tests {
             deadline: None,
             requests: Some(10),
             seed: 1,
+            shard: Shard::WHOLE,
         });
         let (_stop, stop) = watch::channel(false);
         open(ctx, &Schedule::constant(1000.0), 100, 1, stop)
@@ -142,6 +146,7 @@ mod tests {
         assert!(lag.min() >= 41_000 && lag.max() >= 50_000, "{lag:?}");
         let info = crate::summary::RunInfo {
             target: "t".into(),
+            shard: None,
             model: crate::summary::ModelKind::Open,
             seed: 1,
             window: Duration::from_millis(10),
@@ -152,6 +157,8 @@ mod tests {
                 wall_s: 0.05,
                 threads: 1,
             },
+            started_at: std::time::SystemTime::now(),
+            timeline: Vec::new(),
         };
         let summary = crate::summary::Summary::build(info, &mix, &recorder.snapshot());
         assert!(summary.schedule_lag_ms.is_some_and(|l| l.p50 >= 41.0));
@@ -174,6 +181,7 @@ mod tests {
             deadline: None,
             requests: Some(1000),
             seed: 1,
+            shard: Shard::WHOLE,
         });
         let observer = tokio::spawn(async move {
             let p = recorder.progress();

@@ -4,7 +4,9 @@
 //! The schedule is dealt over `--threads` senders, each an OS thread with
 //! its own single-threaded runtime, its own keep-alive connections and its
 //! own recorder shard: sender `k` of `T` sends the requests `n ≡ k (mod T)`
-//! of the one absolute schedule. A sender sleeps until its next request is
+//! of the one absolute schedule. A process that is shard `I` of `N`
+//! (`--shard`) deals its own requests `n = I + m·N` the same way: sender
+//! `k` sends those with `m ≡ k (mod T)`. A sender sleeps until its next request is
 //! due unless it is already late, in which case it sends at once and keeps
 //! sending until it has caught up (a late timer must not lower the rate);
 //! while catching up it spends tokio's cooperative budget, so a long burst
@@ -31,7 +33,7 @@
 //! always, from the intended instant): a generator short of connections
 //! says so. The mix draw of request `n`
 //! comes from an RNG seeded with `seed + n`, so a seed gives the same
-//! requests whatever the number of threads.
+//! requests whatever the number of threads or shards.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -119,7 +121,9 @@ impl Connections {
     }
 }
 
-/// Which part of the schedule a sender sends: `n ≡ thread (mod threads)`.
+/// Which part of the process's requests a sender sends: its `m`-th
+/// request (request `n` of the run, see [`crate::shard::Shard::nth`]) for
+/// `m ≡ thread (mod threads)`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Lane {
     /// This sender's index, also its recorder shard.
@@ -182,13 +186,14 @@ pub(super) async fn sender(
     let limit = ctx.requests.unwrap_or(u64::MAX);
     let shard = ctx.recorder.shard(lane.thread);
     let mut last_send = ctx.start;
-    let mut n = lane.thread as u64;
+    let mut m = lane.thread as u64;
     let slot = loop {
-        let due = schedule
-            .intended(n)
+        let n = ctx.shard.nth(m);
+        let due = n
+            .and_then(|n| schedule.intended(n))
             .and_then(|offset| ctx.start.checked_add(offset));
-        let at = match due {
-            Some(at) if n < limit && ctx.deadline.is_none_or(|d| at < d) => at,
+        let at = match (n, due) {
+            (Some(n), Some(at)) if n < limit && ctx.deadline.is_none_or(|d| at < d) => at,
             _ => {
                 let slot = due
                     .or_else(|| schedule.length().map(|len| ctx.start + len))
@@ -210,7 +215,7 @@ pub(super) async fn sender(
                 break Instant::now();
             }
         }
-        let now = Instant::now();
+        let (now, n) = (Instant::now(), n.expect("a due request has a number"));
         let idx = ctx
             .mix
             .pick(&mut SmallRng::seed_from_u64(ctx.seed.wrapping_add(n)));
@@ -221,7 +226,8 @@ pub(super) async fn sender(
                 tokio::spawn(async move {
                     let (mut connection, opening) = connections.take(&ctx.client).await;
                     let shard = ctx.recorder.shard(lane.thread);
-                    shard.sent(idx, Some(at.elapsed()));
+                    let now = Instant::now();
+                    shard.sent_at(idx, Some(now.saturating_duration_since(at)), now);
                     let outcome = connection.send(idx).await;
                     drop(opening);
                     connections.give_back(connection);
@@ -232,7 +238,7 @@ pub(super) async fn sender(
             Err(_) => shard.dropped(idx),
         }
         last_send = now;
-        n += lane.threads as u64;
+        m += lane.threads as u64;
     };
     drop(running);
     let _ = done.recv().await;

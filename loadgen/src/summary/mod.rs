@@ -4,9 +4,15 @@
 //! `requests`, `responses`, `dropped`, `errors{timeout,connect,other}`,
 //! `achieved_rps`, `target_rps`, `latency_ms{min,mean,p50,p90,p95,p99,p999,max}`,
 //! `status_codes`, `endpoints[]` and `thresholds[]`, then (added later)
-//! `schedule_lag_ms{p50,p99,max}` (open model only) and `warnings[]`. CI
-//! scripts read them with `jq`, so they are renamed never, and only ever
-//! added to.
+//! `schedule_lag_ms{p50,p99,max}` (open model only) and `warnings[]`, then
+//! for scale-out `started_at`, `ended_at`, `latency_histogram`,
+//! `schedule_lag_histogram`, `timeline[]`, `shard`, and in each endpoint
+//! `weight` and `latency_histogram`. CI scripts read them with `jq`, so
+//! they are renamed never, and only ever added to.
+//!
+//! The histograms make a report complete: every figure in it can be
+//! recomputed exactly from them and the counts, so reports of shards add up
+//! to one (see the `merge` module).
 //!
 //! The warnings say when the figures are limited by the load generator
 //! rather than by the target (see [`limits`]).
@@ -15,17 +21,22 @@
 //! their results as data; judging them is the caller's last step.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::hdr;
 use crate::limits::{self, Limits};
 use crate::mix::Mix;
-use crate::plan::Model;
 use crate::recorder::Stats;
-use crate::threshold::{LatencyStat, Measure, Metric, ThresholdResult};
+use crate::shard::{self, Shard};
+use crate::threshold::{Measure, Metric, ThresholdResult};
+
+mod fields;
+
+pub use self::fields::{Endpoint, EndpointId, Errors, Lag, Latency, ModelKind, Tick};
+use self::fields::{errors, lag, latency, round3, status_codes};
 
 /// The whole report of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -67,105 +78,29 @@ pub struct Summary {
     /// Why the figures may be the load generator's limits rather than the
     /// target's; empty when there is no such sign.
     pub warnings: Vec<String>,
-}
-
-/// Schedule lag statistics in milliseconds (microsecond resolution).
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct Lag {
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Latest send.
-    pub max: f64,
-}
-
-/// Which model paced the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// Arrival rate from a schedule.
-    Open,
-    /// Workers back to back.
-    Closed,
-}
-
-impl From<&Model> for ModelKind {
-    fn from(model: &Model) -> Self {
-        match model {
-            Model::Open { .. } => ModelKind::Open,
-            Model::Closed { .. } => ModelKind::Closed,
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ModelKind::Open => "open",
-            ModelKind::Closed => "closed",
-        })
-    }
-}
-
-/// Counts and latencies of one mix entry.
-#[derive(Debug, Clone, Serialize)]
-pub struct Endpoint {
-    /// HTTP method.
-    pub method: String,
-    /// Path as written in the mix (also the metrics' `endpoint` label).
-    pub path: String,
-    /// Requests sent.
-    pub requests: u64,
-    /// Requests answered with any HTTP status.
-    pub responses: u64,
-    /// Scheduled requests refused by `--max-in-flight`.
-    pub dropped: u64,
-    /// Requests that got no answer, by kind.
-    pub errors: Errors,
-    /// Latency of answered requests.
-    pub latency_ms: Latency,
-    /// Answers by HTTP status code.
-    pub status_codes: BTreeMap<String, u64>,
-}
-
-/// Transport failures by kind.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Errors {
-    /// No response status before `--timeout`.
-    pub timeout: u64,
-    /// The connection could not be made.
-    pub connect: u64,
-    /// Any other failure.
-    pub other: u64,
-}
-
-impl Errors {
-    /// All kinds together.
-    pub fn total(&self) -> u64 {
-        self.timeout + self.connect + self.other
-    }
-}
-
-/// Latency statistics in milliseconds (microsecond resolution).
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct Latency {
-    /// Fastest answer.
-    pub min: f64,
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// Slowest answer.
-    pub max: f64,
+    /// When the schedule started (RFC 3339, UTC, nanoseconds).
+    pub started_at: String,
+    /// `started_at` plus the sending window (`duration_s`, unrounded).
+    pub ended_at: String,
+    /// Latencies of answered requests, in microseconds: HdrHistogram V2
+    /// compressed, base64 (`HISTF…`).
+    pub latency_histogram: String,
+    /// Open model: the schedule lag, in microseconds, in the same form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_histogram: Option<String>,
+    /// One entry a second from the start of the schedule.
+    pub timeline: Vec<Tick>,
+    /// `--shard I/N`: which part of the run this report covers (absent
+    /// for a whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// `merge`: how many reports this one adds up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_reports: Option<usize>,
+    /// `merge` of shards: the shards of the run that were not among the
+    /// reports (empty when all were).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_shards: Option<Vec<u64>>,
 }
 
 /// What the run knew beyond the recorded counts.
@@ -173,6 +108,8 @@ pub struct Latency {
 pub struct RunInfo {
     /// Base URL of the target.
     pub target: String,
+    /// The part of the run sent, when sharded.
+    pub shard: Option<Shard>,
     /// `open` or `closed`.
     pub model: ModelKind,
     /// Seed of the mix draws.
@@ -185,12 +122,22 @@ pub struct RunInfo {
     pub schedule_lag_us: Option<Histogram<u64>>,
     /// The generator's own CPU use and the threads it could use.
     pub limits: Limits,
+    /// When the schedule started.
+    pub started_at: SystemTime,
+    /// One entry a second.
+    pub timeline: Vec<Tick>,
 }
 
 impl Summary {
     /// Builds the report from per-entry stats (in mix order); thresholds are
     /// evaluated afterwards, on this document.
     pub fn build(info: RunInfo, mix: &Mix, stats: &[Stats]) -> Summary {
+        Summary::assemble(info, &EndpointId::of_mix(mix), stats)
+    }
+
+    /// Builds the report from the stats of each endpoint of `ids` (the same
+    /// order); what a run and a merge share.
+    pub fn assemble(info: RunInfo, ids: &[EndpointId], stats: &[Stats]) -> Summary {
         let mut total = stats.first().cloned().expect("a mix has entries");
         for s in &stats[1..] {
             total.merge(s);
@@ -201,23 +148,25 @@ impl Summary {
         } else {
             0.0
         };
-        let endpoints = mix
-            .entries()
+        let endpoints = ids
             .iter()
             .zip(stats)
-            .map(|(entry, s)| Endpoint {
-                method: entry.method.to_string(),
-                path: entry.path.clone(),
+            .map(|(id, s)| Endpoint {
+                method: id.method.clone(),
+                path: id.path.clone(),
                 requests: s.requests,
                 responses: s.responses,
                 dropped: s.dropped,
                 errors: errors(s),
                 latency_ms: latency(s),
                 status_codes: status_codes(s),
+                weight: id.weight,
+                latency_histogram: hdr::encode(&s.latency_us),
             })
             .collect();
         let latency_ms = latency(&total);
         let schedule_lag_ms = info.schedule_lag_us.as_ref().map(lag);
+        let ended_at = info.started_at.checked_add(info.window);
         let warnings =
             limits::warnings(schedule_lag_ms.map(|l| l.p99), latency_ms.p99, &info.limits);
         Summary {
@@ -237,6 +186,14 @@ impl Summary {
             thresholds: Vec::new(),
             schedule_lag_ms,
             warnings,
+            started_at: shard::rfc3339(info.started_at),
+            ended_at: shard::rfc3339(ended_at.unwrap_or(info.started_at)),
+            latency_histogram: hdr::encode(&total.latency_us),
+            schedule_lag_histogram: info.schedule_lag_us.as_ref().map(hdr::encode),
+            timeline: info.timeline,
+            shard: info.shard,
+            merged_reports: None,
+            missing_shards: None,
         }
     }
 
@@ -271,71 +228,4 @@ impl Measure for Summary {
             Metric::Dropped => self.dropped as f64,
         }
     }
-}
-
-impl Latency {
-    /// One statistic, in milliseconds.
-    pub fn get(&self, stat: LatencyStat) -> f64 {
-        match stat {
-            LatencyStat::Min => self.min,
-            LatencyStat::Mean => self.mean,
-            LatencyStat::P50 => self.p50,
-            LatencyStat::P90 => self.p90,
-            LatencyStat::P95 => self.p95,
-            LatencyStat::P99 => self.p99,
-            LatencyStat::P999 => self.p999,
-            LatencyStat::Max => self.max,
-        }
-    }
-}
-
-fn errors(s: &Stats) -> Errors {
-    let [timeout, connect, other] = s.errors;
-    Errors {
-        timeout,
-        connect,
-        other,
-    }
-}
-
-fn status_codes(s: &Stats) -> BTreeMap<String, u64> {
-    s.status_codes
-        .iter()
-        .map(|(c, n)| (c.to_string(), *n))
-        .collect()
-}
-
-fn latency(s: &Stats) -> Latency {
-    let h = &s.latency_us;
-    if h.is_empty() {
-        return Latency::default();
-    }
-    let ms = |us: u64| us as f64 / 1000.0;
-    let q = |quantile: f64| ms(h.value_at_quantile(quantile));
-    Latency {
-        min: ms(h.min()),
-        mean: round3(h.mean() / 1000.0),
-        p50: q(0.50),
-        p90: q(0.90),
-        p95: q(0.95),
-        p99: q(0.99),
-        p999: q(0.999),
-        max: ms(h.max()),
-    }
-}
-
-fn lag(h: &Histogram<u64>) -> Lag {
-    if h.is_empty() {
-        return Lag::default();
-    }
-    let ms = |us: u64| us as f64 / 1000.0;
-    Lag {
-        p50: ms(h.value_at_quantile(0.50)),
-        p99: ms(h.value_at_quantile(0.99)),
-        max: ms(h.max()),
-    }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }

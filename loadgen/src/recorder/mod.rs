@@ -20,10 +20,21 @@
 //! request left after its intended instant, in an HdrHistogram with the
 //! latencies' unit and bounds, so the generator's own delays are measured
 //! rather than silently added to the target's latency.
+//!
+//! And each shard keeps its own timeline, one entry a second from the start
+//! of the schedule: requests sent, and requests that finished (answered or
+//! not) that second with the latencies of the answers. A shard is written
+//! by one thread, whose clock only goes forward, so the current second's
+//! counts are atomics beside the totals and its latencies go into one more
+//! histogram under the lock the answer takes anyway. When the thread's first
+//! event of a later second comes, it closes the current one (once a second,
+//! not per request): the counts are taken, the histogram packed into its
+//! small V2 form and cleared. [`Recorder::timeline`] adds the shards' seconds
+//! up when the report is built.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -31,21 +42,13 @@ use tokio::time::Instant;
 
 use crate::client::{Outcome, RequestError};
 use crate::exporter::Metrics;
+pub use crate::hdr::histogram_us;
+use crate::hdr::record_us;
 
-/// Highest latency kept exactly: one hour, in microseconds.
-const MAX_LATENCY_US: u64 = 3_600_000_000;
+mod timeline;
 
-/// An empty histogram of microseconds, 1 µs to an hour, 3 significant
-/// digits: the bounds of every latency and lag histogram, so any two merge.
-pub fn histogram_us() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
-}
-
-/// Records `d` in microseconds (at least 1, at most the histogram's top).
-fn record_us(h: &mut Histogram<u64>, d: Duration) {
-    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-    h.saturating_record(us.max(1));
-}
+pub use self::timeline::Second;
+use self::timeline::{ANSWERED, Book, Clock, FAILED, SENT};
 
 /// Counts and latencies of one mix entry (or of the whole run, merged).
 #[derive(Debug, Clone)]
@@ -95,59 +98,84 @@ pub struct Progress {
     pub dropped: u64,
 }
 
-/// One mix entry's accumulators in one shard; aligned so that two shards
+/// One mix entry's counters in one shard; aligned so that two shards
 /// (written by two threads) never share a cache line.
 #[repr(align(128))]
+#[derive(Default)]
 struct Entry {
     requests: AtomicU64,
     responses: AtomicU64,
     dropped: AtomicU64,
     errors: [AtomicU64; 3],
-    /// Statuses and latencies of answers: the only part behind a lock.
-    answers: Mutex<(BTreeMap<u16, u64>, Histogram<u64>)>,
 }
 
-impl Entry {
-    fn new() -> Self {
-        let latency = histogram_us();
-        Self {
-            requests: AtomicU64::new(0),
-            responses: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            errors: Default::default(),
-            answers: Mutex::new((BTreeMap::new(), latency)),
-        }
-    }
+/// One mix entry's answers by status, and their latencies.
+type Answered = (BTreeMap<u16, u64>, Histogram<u64>);
 
-    fn stats(&self) -> Stats {
-        let answers = self.answers();
-        Stats {
-            requests: self.requests.load(Relaxed),
-            responses: self.responses.load(Relaxed),
-            dropped: self.dropped.load(Relaxed),
-            errors: self.errors.each_ref().map(|n| n.load(Relaxed)),
-            status_codes: answers.0.clone(),
-            latency_us: answers.1.clone(),
-        }
-    }
-
-    fn answers(&self) -> std::sync::MutexGuard<'_, (BTreeMap<u16, u64>, Histogram<u64>)> {
-        // A panic while holding the lock cannot leave the map or histogram
-        // half-updated in a way that matters for counting: ignore poisoning.
-        self.answers.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// What a shard guards with its one lock: statuses and latencies of the
+/// answers, and the seconds of its timeline.
+struct Answers {
+    /// Per mix entry: answers by status, latencies.
+    entries: Box<[Answered]>,
+    /// The timeline's latencies.
+    book: Book,
 }
 
-/// What one thread writes: its mix entries and its schedule lag.
+/// What one thread writes: its mix entries, its schedule lag, its timeline.
 struct ShardData {
     entries: Box<[Entry]>,
+    answers: Mutex<Answers>,
+    /// The timeline's current second and its counts.
+    clock: Clock,
     /// Open model: how late this thread's sends left, in microseconds.
     lag: Mutex<Histogram<u64>>,
 }
 
 impl ShardData {
-    fn lag(&self) -> std::sync::MutexGuard<'_, Histogram<u64>> {
+    fn new(entries: usize) -> Self {
+        Self {
+            entries: (0..entries).map(|_| Entry::default()).collect(),
+            answers: Mutex::new(Answers {
+                entries: (0..entries)
+                    .map(|_| (BTreeMap::new(), histogram_us()))
+                    .collect(),
+                book: Book::new(),
+            }),
+            clock: Clock::default(),
+            lag: Mutex::new(histogram_us()),
+        }
+    }
+
+    fn stats(&self, answers: &Answers, idx: usize) -> Stats {
+        let e = &self.entries[idx];
+        let (status_codes, latency_us) = &answers.entries[idx];
+        Stats {
+            requests: e.requests.load(Relaxed),
+            responses: e.responses.load(Relaxed),
+            dropped: e.dropped.load(Relaxed),
+            errors: e.errors.each_ref().map(|n| n.load(Relaxed)),
+            status_codes: status_codes.clone(),
+            latency_us: latency_us.clone(),
+        }
+    }
+
+    fn answers(&self) -> MutexGuard<'_, Answers> {
+        // A panic while holding the lock cannot leave the maps or histograms
+        // half-updated in a way that matters for counting: ignore poisoning.
+        self.answers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lag(&self) -> MutexGuard<'_, Histogram<u64>> {
         self.lag.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes `second` the timeline's current one, closing the current one
+    /// first if it is earlier: a compare per event, the closing (and the
+    /// lock) once a second.
+    fn tick(&self, second: u64) {
+        if self.clock.is_past(second) {
+            self.clock.close_until(&mut self.answers().book, second);
+        }
     }
 }
 
@@ -156,6 +184,8 @@ impl ShardData {
 pub struct Recorder {
     /// `shards[s].entries[idx]`: mix entry `idx` as thread `s` saw it.
     shards: Box<[ShardData]>,
+    /// The instant the timeline counts from (the schedule's start).
+    start: OnceLock<Instant>,
     warned: [AtomicBool; 3],
     metrics: Option<Arc<Metrics>>,
 }
@@ -164,22 +194,28 @@ impl Recorder {
     /// A recorder for `entries` mix entries written by `shards` threads (at
     /// least one), mirroring into `metrics`.
     pub fn new(entries: usize, shards: usize, metrics: Option<Arc<Metrics>>) -> Self {
-        let shard = || ShardData {
-            entries: (0..entries).map(|_| Entry::new()).collect(),
-            lag: Mutex::new(histogram_us()),
-        };
         Self {
-            shards: (0..shards.max(1)).map(|_| shard()).collect(),
+            shards: (0..shards.max(1))
+                .map(|_| ShardData::new(entries))
+                .collect(),
+            start: OnceLock::new(),
             warned: Default::default(),
             metrics,
         }
     }
 
+    /// Sets the instant the timeline counts from, before any request (at
+    /// the first request otherwise); later calls change nothing.
+    pub fn start_at(&self, start: Instant) {
+        let _ = self.start.set(start);
+    }
+
     /// The accumulators thread `index` writes to (taken modulo the number
-    /// of shards).
+    /// of shards). One thread writes to a shard.
     pub fn shard(&self, index: usize) -> Shard<'_> {
         Shard {
             data: &self.shards[index % self.shards.len()],
+            start: *self.start.get_or_init(Instant::now),
             recorder: self,
         }
     }
@@ -207,10 +243,15 @@ impl Recorder {
     /// A copy of every entry's stats, shards merged, in mix order.
     pub fn snapshot(&self) -> Vec<Stats> {
         let (first, rest) = self.shards.split_first().expect("at least one shard");
-        let mut stats: Vec<Stats> = first.entries.iter().map(Entry::stats).collect();
+        let answers = first.answers();
+        let mut stats: Vec<Stats> = (0..first.entries.len())
+            .map(|idx| first.stats(&answers, idx))
+            .collect();
+        drop(answers);
         for shard in rest {
-            for (total, entry) in stats.iter_mut().zip(shard.entries.iter()) {
-                total.merge(&entry.stats());
+            let answers = shard.answers();
+            for (idx, total) in stats.iter_mut().enumerate() {
+                total.merge(&shard.stats(&answers, idx));
             }
         }
         stats
@@ -227,6 +268,14 @@ impl Recorder {
         lag
     }
 
+    /// Calls `each` with every second from the start to the last one
+    /// anything happened in, in order, shards added up (a second without
+    /// events has zero counts).
+    pub fn timeline(&self, each: impl FnMut(&Second)) {
+        let guards: Vec<_> = self.shards.iter().map(|s| (s, s.answers())).collect();
+        timeline::add_up(guards.iter().map(|(s, a)| (&s.clock, &a.book)), each);
+    }
+
     /// Logs the first error of each kind, with its cause chain.
     fn warn_once(&self, error: &RequestError) {
         let warned = &self.warned[error.kind().index()];
@@ -241,16 +290,31 @@ impl Recorder {
 /// One thread's view of the recorder: where it writes its requests.
 pub struct Shard<'a> {
     data: &'a ShardData,
+    start: Instant,
     recorder: &'a Recorder,
 }
 
 impl Shard<'_> {
+    /// The second of the timeline `now` falls in.
+    fn second(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.start).as_secs()
+    }
+
     /// Entry `idx` is being sent, `lag` after its intended time (open
     /// model: recorded in the schedule lag).
     pub fn sent(&self, idx: usize, lag: Option<Duration>) {
-        self.data.entries[idx].requests.fetch_add(1, Relaxed);
+        self.sent_at(idx, lag, Instant::now());
+    }
+
+    /// [`Shard::sent`] at `now`, for a caller that has just read the clock
+    /// (one clock read per request, not two).
+    pub fn sent_at(&self, idx: usize, lag: Option<Duration>, now: Instant) {
+        let data = self.data;
+        data.tick(self.second(now));
+        data.entries[idx].requests.fetch_add(1, Relaxed);
+        data.clock.count(SENT);
         if let Some(lag) = lag {
-            record_us(&mut self.data.lag(), lag);
+            record_us(&mut data.lag(), lag);
         }
         if let Some(m) = &self.recorder.metrics {
             m.sent(lag);
@@ -259,20 +323,32 @@ impl Shard<'_> {
 
     /// Entry `idx` finished with `outcome`; latency counts from `since`.
     pub fn finished(&self, idx: usize, since: Instant, outcome: &Outcome) {
-        let latency = since.elapsed();
-        let entry = &self.data.entries[idx];
+        self.finished_at(idx, since, outcome, Instant::now());
+    }
+
+    fn finished_at(&self, idx: usize, since: Instant, outcome: &Outcome, now: Instant) {
+        let latency = now.saturating_duration_since(since);
+        let (data, second) = (self.data, self.second(now));
+        let entry = &data.entries[idx];
         let outcome = match outcome {
             Ok(status) => {
-                let mut answers = entry.answers();
-                *answers.0.entry(*status).or_default() += 1;
-                record_us(&mut answers.1, latency);
+                let mut answers = data.answers();
+                let Answers { entries, book } = &mut *answers;
+                data.clock.close_until(book, second);
+                let (statuses, histogram) = &mut entries[idx];
+                *statuses.entry(*status).or_default() += 1;
+                record_us(histogram, latency);
+                record_us(&mut book.latency, latency);
                 drop(answers);
                 entry.responses.fetch_add(1, Relaxed);
+                data.clock.count(ANSWERED);
                 Ok(*status)
             }
             Err(e) => {
                 self.recorder.warn_once(e);
+                data.tick(second);
                 entry.errors[e.kind().index()].fetch_add(1, Relaxed);
+                data.clock.count(FAILED);
                 Err(e.kind())
             }
         };
@@ -328,5 +404,56 @@ mod tests {
         // Only sends with a lag count in it: 0, 1 and 2 ms.
         let lag = recorder.schedule_lag();
         assert_eq!((lag.len(), lag.max() / 1000), (3, 2));
+    }
+
+    #[test]
+    fn the_timeline_adds_the_shards_seconds_up() {
+        let recorder = Recorder::new(2, 2, None);
+        let start = Instant::now();
+        recorder.start_at(start);
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let timeout = || Err(RequestError::Timeout(Duration::from_secs(1)));
+        // Shard 0: one request a second for 3 s, each answered in 100 ms.
+        let zero = recorder.shard(0);
+        for s in 0..3 {
+            zero.sent_at(0, None, at(1000 * s));
+            zero.finished_at(0, at(1000 * s), &Ok(200), at(1000 * s + 100));
+        }
+        // Shard 1: sent in second 0, one answered in 2 s (second 2), one
+        // timed out in second 5; nothing in seconds 3 and 4.
+        let one = recorder.shard(1);
+        one.sent_at(1, None, at(10));
+        one.sent_at(1, None, at(20));
+        one.finished_at(1, at(10), &Ok(500), at(2010));
+        one.finished_at(1, at(20), &timeout(), at(5020));
+
+        let (mut rows, mut timeline) = (Vec::new(), Vec::new());
+        recorder.timeline(|s| {
+            rows.push((s.t, s.requests, s.responses, s.errors, s.latency_us.len()));
+            timeline.push(s.clone());
+        });
+        assert_eq!(
+            rows,
+            [
+                (0, 3, 1, 0, 1),
+                (1, 1, 1, 0, 1),
+                (2, 1, 2, 0, 2),
+                (3, 0, 0, 0, 0),
+                (4, 0, 0, 0, 0),
+                (5, 0, 0, 1, 0),
+            ]
+        );
+        assert_eq!(timeline[2].latency_us.max() / 1000, 2000);
+        // The seconds add up to the totals.
+        let stats = recorder.snapshot();
+        let responses: u64 = stats.iter().map(|s| s.responses).sum();
+        assert_eq!(timeline.iter().map(|s| s.responses).sum::<u64>(), responses);
+        let mut latency = histogram_us();
+        for s in &timeline {
+            latency.add(&s.latency_us).unwrap();
+        }
+        let mut total = stats[0].latency_us.clone();
+        total.add(&stats[1].latency_us).unwrap();
+        assert_eq!(latency, total);
     }
 }
