@@ -162,7 +162,14 @@ impl LoadTest {
             Model::Open {
                 schedule,
                 max_in_flight,
-            } => driver::open(ctx, schedule, *max_in_flight, plan.worker_threads(), stop).await,
+                connections,
+            } => {
+                let caps = driver::Caps {
+                    in_flight: *max_in_flight,
+                    connections: *connections,
+                };
+                driver::open(ctx, schedule, caps, plan.worker_threads(), stop).await
+            }
             Model::Closed { concurrency } => {
                 driver::closed(ctx, *concurrency, plan.worker_threads(), stop).await
             }

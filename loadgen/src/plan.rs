@@ -65,6 +65,9 @@ pub enum Model {
         schedule: Schedule,
         /// The in-flight cap.
         max_in_flight: usize,
+        /// The keep-alive connections all senders keep at most (at most
+        /// `max_in_flight` are ever used).
+        connections: usize,
     },
     /// `concurrency` workers send back to back.
     Closed {

@@ -57,6 +57,8 @@ pub struct Scenario {
     pub requests: Option<u64>,
     /// In-flight cap.
     pub max_in_flight: Option<u64>,
+    /// Open model's connections.
+    pub connections: Option<u64>,
     /// Per-request timeout.
     pub timeout: Option<Duration>,
     /// Headers for every request.
@@ -76,6 +78,7 @@ struct File {
     duration: Option<String>,
     requests: Option<u64>,
     max_in_flight: Option<u64>,
+    connections: Option<u64>,
     timeout: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
@@ -170,6 +173,7 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
         duration: duration("duration", file.duration.as_deref())?,
         requests: positive("requests", file.requests)?,
         max_in_flight: positive("max_in_flight", file.max_in_flight)?,
+        connections: positive("connections", file.connections)?,
         timeout: duration("timeout", file.timeout.as_deref())?,
         headers: headers(&file.headers).map_err(|e| format!("headers: {e}"))?,
         thresholds: file

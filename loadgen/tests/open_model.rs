@@ -135,3 +135,46 @@ fn rate_is_requests_over_the_window(s: &Summary, secs: f64) {
         s.requests
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_short_of_connections_wait_and_the_wait_shows_as_lag() {
+    let (target, seen) = app().await;
+    let words = [
+        "--target",
+        &target,
+        "--mix",
+        "GET /slow=1",
+        "--rate",
+        "20",
+        "--requests",
+        "12",
+        "--threads",
+        "1",
+    ];
+    // Two connections for 400 ms answers: 5 a second get through, so the
+    // last of the 12 (due at 550 ms) leaves after 5 rounds, about 2 s.
+    let short = run(&[&words[..], &["--connections", "2"]].concat()).await;
+    assert_eq!(
+        (short.requests, short.responses, short.dropped),
+        (12, 12, 0)
+    );
+    let short_lag = short.schedule_lag_ms.expect("open model").max;
+    assert!(
+        short_lag >= 1000.0,
+        "lag max {short_lag} ms with 2 connections"
+    );
+    assert!(
+        short.latency_ms.max >= short_lag + 400.0,
+        "latency counts from the intended send: max {} ms, lag {short_lag} ms",
+        short.latency_ms.max,
+    );
+    // The default is enough for 20 a second: nothing waits for a connection.
+    let enough = run(&words).await;
+    assert_eq!(enough.responses, 12);
+    let enough_lag = enough.schedule_lag_ms.expect("open model").max;
+    assert!(
+        enough_lag < short_lag / 2.0,
+        "lag max {enough_lag} ms with the default, {short_lag} ms with 2"
+    );
+    assert_eq!(seen.hits.load(Ordering::SeqCst), 24);
+}

@@ -203,6 +203,11 @@ fn bad_options_exit_2_naming_the_option() {
         (&["--duration", "0s"], "--duration"),
         (&["--concurrency", "0"], "--concurrency"),
         (&["--concurrency", "4", "--rate", "10"], "--concurrency"),
+        (
+            &["--concurrency", "4", "--connections", "2"],
+            "--concurrency",
+        ),
+        (&["--connections", "0"], "--connections"),
         (&["--scenario", "/nonexistent.yaml"], "--scenario"),
         (&["--shard", "3/3"], "--shard"),
         (&["--shard", "0/0"], "--shard"),

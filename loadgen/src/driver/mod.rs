@@ -21,7 +21,7 @@ use crate::recorder::Recorder;
 use crate::shard::Shard;
 
 pub(crate) use self::closed::closed;
-pub(crate) use self::open::open;
+pub(crate) use self::open::{Caps, open};
 
 /// What both loops share.
 pub(crate) struct Context {
@@ -137,7 +137,11 @@ mod tests {
             shard: Shard::WHOLE,
         });
         let (_stop, stop) = watch::channel(false);
-        open(ctx, &Schedule::constant(1000.0), 100, 1, stop)
+        let caps = Caps {
+            in_flight: 100,
+            connections: 256,
+        };
+        open(ctx, &Schedule::constant(1000.0), caps, 1, stop)
             .await
             .unwrap();
 

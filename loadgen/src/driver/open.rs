@@ -21,7 +21,7 @@
 //! (the most recently used) or opens one, and gives it back when answered;
 //! hyper's shared pool, whose checkout and connect under bursts cost more
 //! than the exchange, is not on this path. The senders together keep at
-//! most [`CONNECTIONS`] connections (or `--max-in-flight`, if lower), and
+//! most `--connections` connections (or `--max-in-flight`, if lower), and
 //! each opens at most [`CONNECTING`] at once: a burst that finds no idle
 //! connection waits, holding its in-flight permit, for one to come back or
 //! a connect to finish. Without that bound a stall snowballed: every
@@ -46,9 +46,6 @@ use tokio::time::{Instant, sleep_until};
 use super::{Context, on_threads};
 use crate::client::{Client, Connection};
 use crate::schedule::Schedule;
-
-/// Connections all senders together keep at most (like oha's `-c`).
-pub(super) const CONNECTIONS: usize = 256;
 
 /// New connections one sender may be opening at once.
 pub(super) const CONNECTING: usize = 16;
@@ -145,14 +142,14 @@ pub(super) struct Ended {
 pub(crate) async fn open(
     ctx: Arc<Context>,
     schedule: &Schedule,
-    max_in_flight: usize,
+    caps: Caps,
     threads: usize,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Instant> {
-    let permits = Arc::new(Semaphore::new(max_in_flight));
+    let permits = Arc::new(Semaphore::new(caps.in_flight));
     let ended = on_threads(threads, |thread| {
         let lane = Lane { thread, threads };
-        let cap = (permits.clone(), max_in_flight);
+        let cap = (permits.clone(), caps.connections_per_sender(threads));
         sender(ctx.clone(), schedule.clone(), lane, cap, stop.clone())
     })
     .await?;
@@ -163,23 +160,36 @@ pub(crate) async fn open(
     Ok(slot.max(last).unwrap_or(ctx.start))
 }
 
-/// The connections one of `threads` senders may keep: its share of
-/// [`CONNECTIONS`], or of the in-flight cap `max_in_flight` if lower.
-fn per_sender(max_in_flight: usize, threads: usize) -> usize {
-    CONNECTIONS.min(max_in_flight).div_ceil(threads.max(1))
+/// The open model's two bounds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caps {
+    /// Requests in flight at most (`--max-in-flight`): beyond it, dropped.
+    pub in_flight: usize,
+    /// Connections kept at most by all senders together (`--connections`).
+    pub connections: usize,
+}
+
+impl Caps {
+    /// The connections one of `threads` senders may keep: its share of
+    /// the connections, or of the in-flight cap if lower.
+    fn connections_per_sender(self, threads: usize) -> usize {
+        self.connections
+            .min(self.in_flight)
+            .div_ceil(threads.max(1))
+    }
 }
 
 /// One sender: the requests of `lane`, each at its instant, under the
-/// in-flight cap (`permits`, of `max_in_flight`); returns once they are all
-/// answered.
+/// in-flight cap (`permits`), with at most `cap` connections of its own;
+/// returns once they are all answered.
 pub(super) async fn sender(
     ctx: Arc<Context>,
     schedule: Schedule,
     lane: Lane,
-    (permits, max_in_flight): (Arc<Semaphore>, usize),
+    (permits, cap): (Arc<Semaphore>, usize),
     mut stop: watch::Receiver<bool>,
 ) -> Ended {
-    let connections = Arc::new(Connections::new(per_sender(max_in_flight, lane.threads)));
+    let connections = Arc::new(Connections::new(cap));
     // Every request holds a clone of `running`: when all are dropped, the
     // requests of this sender are done.
     let (running, mut done) = mpsc::channel::<()>(1);
