@@ -216,11 +216,13 @@ class Runner:
     def __init__(self, args, rewriter, repo):
         # amtool's --alertmanager.url defaults to the compose lab's
         # http://localhost:9093: its config file in a home of our own points
-        # the default at this lab instead.
+        # the default at this lab instead (Debian's amtool 0.25 reads
+        # ~/.config/prometheus/amtool.yml, later ones ~/.config/amtool/config.yml).
         home = Path(args.work) / "home"
-        (home / ".config/amtool").mkdir(parents=True, exist_ok=True)
-        (home / ".config/amtool/config.yml").write_text(
-            f"alertmanager.url: {args.alertmanager}\n", encoding="utf-8")
+        for config in (".config/prometheus/amtool.yml", ".config/amtool/config.yml"):
+            (home / config).parent.mkdir(parents=True, exist_ok=True)
+            (home / config).write_text(f"alertmanager.url: {args.alertmanager}\n",
+                                       encoding="utf-8")
         self.args = args
         self.rewriter = rewriter
         self.repo = repo
