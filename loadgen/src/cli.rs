@@ -13,6 +13,7 @@ use clap::{CommandFactory as _, Parser};
 use http::header::{HeaderName, HeaderValue};
 use url::Url;
 
+use crate::client::IDLE_LIMIT;
 use crate::mix::{self, Mix};
 use crate::plan::{Model, Output, Plan, ProgressMode};
 use crate::scenario::{self, Scenario};
@@ -108,6 +109,12 @@ pub struct Args {
     /// no status by then counts as a timeout [default: 10s]
     #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+
+    /// A kept-alive connection idle for longer is closed and the next request
+    /// goes on a new one: keep it under the target's idle timeout
+    /// (obslab-server and nginx 75s, many load balancers 60s) [default: 30s]
+    #[arg(long, env = "LOADGEN_IDLE_LIMIT", value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_limit: Option<Duration>,
 
     /// Before starting, wait up to this long for the target to accept
     /// connections (containers that start together); exit 2 if it never does
@@ -236,6 +243,7 @@ impl Args {
             duration: self.duration.or(scn.duration),
             requests: self.requests.or(scn.requests),
             timeout: self.timeout.or(scn.timeout).unwrap_or(DEFAULT_TIMEOUT),
+            idle_limit: self.idle_limit.unwrap_or(IDLE_LIMIT),
             wait_for_target: self.wait_for_target,
             headers,
             thresholds,

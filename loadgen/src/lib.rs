@@ -70,7 +70,13 @@ impl LoadTest {
     /// Builds the client and, with `--metrics-listen`, starts serving
     /// `loadgen_*` metrics (so a failure to bind is reported before any load).
     pub async fn prepare(plan: Plan) -> anyhow::Result<Self> {
-        let client = Client::new(&plan.target, &plan.mix, &plan.headers, plan.timeout)?;
+        let client = Client::new(
+            &plan.target,
+            &plan.mix,
+            &plan.headers,
+            plan.timeout,
+            plan.idle_limit,
+        )?;
         let (metrics, metrics_addr, exporter) = match plan.metrics_listen {
             Some(addr) => {
                 let metrics = Arc::new(Metrics::new(&plan.mix)?);

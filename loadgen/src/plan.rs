@@ -32,6 +32,8 @@ pub struct Plan {
     pub requests: Option<u64>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// A kept-alive connection idle for longer is not used again.
+    pub idle_limit: Duration,
     /// Wait for the target to answer first, up to this long.
     pub wait_for_target: Option<Duration>,
     /// Headers added to every request.

@@ -14,6 +14,8 @@ mod exit_codes;
 mod failures;
 /// Against obslab-server: answered == increase of `flask_requests_total`.
 mod honesty;
+/// Idle keep-alive connections replaced before the target closes them.
+mod idle;
 /// `merge`: shards add up to the server's count, one report to itself, bad
 /// inputs exit 2 naming the file.
 mod merge;

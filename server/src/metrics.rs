@@ -6,6 +6,7 @@
 //! computed from them when asked, so the JSON and the exposition cannot
 //! disagree.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,33 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 const KNOWN_STATUSES: [u16; 9] = [200, 400, 401, 403, 404, 405, 500, 503, 504];
 
 const ENDPOINTS: usize = Endpoint::ALL.len();
+
+/// The `flask_requests_total` series the alert rules divide or compare,
+/// exported at 0 from the start (method `GET`, what clients and probes
+/// send): a series born at its first increment hides that increment from
+/// `rate()`, so the first failure after a start or an outage would go
+/// unseen. Only statuses a route can answer with (a fault, an outage, a
+/// drain) are listed, `/error` (which the rules exclude) and the admin API
+/// aside: the 200s of every denominator, 500 for `GET /`'s injected
+/// failures, 503 for an outage (every route but the probes), a failed
+/// health check and a draining `/readyz`, 504 for `/slow`'s timeout.
+pub const PRE_REGISTERED: [(Endpoint, u16); 15] = [
+    (Endpoint::Home, 200),
+    (Endpoint::Home, 500),
+    (Endpoint::Home, 503),
+    (Endpoint::Health, 200),
+    (Endpoint::Health, 503),
+    (Endpoint::Stats, 200),
+    (Endpoint::Stats, 503),
+    (Endpoint::Metrics, 200),
+    (Endpoint::Metrics, 503),
+    (Endpoint::Slow, 200),
+    (Endpoint::Slow, 503),
+    (Endpoint::Slow, 504),
+    (Endpoint::Livez, 200),
+    (Endpoint::Readyz, 200),
+    (Endpoint::Readyz, 503),
+];
 
 /// Totals since start, as `/stats` reports them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,7 +144,7 @@ impl Metrics {
         ))?;
 
         let slots = MethodLabel::COUNT * ENDPOINTS;
-        Ok(Metrics {
+        let metrics = Metrics {
             registry,
             requests,
             durations,
@@ -129,7 +157,33 @@ impl Metrics {
                 .collect(),
             duration_handles: (0..slots).map(|_| OnceLock::new()).collect(),
             started: Instant::now(),
-        })
+        };
+        for (endpoint, status) in PRE_REGISTERED {
+            let status = StatusCode::from_u16(status).expect("a valid status");
+            metrics.requests_counter(MethodLabel::Get, endpoint, status);
+        }
+        Ok(metrics)
+    }
+
+    /// The `flask_requests_total` child of `method`, `endpoint` and
+    /// `status`, resolved once for a known status.
+    fn requests_counter(
+        &self,
+        method: MethodLabel,
+        endpoint: Endpoint,
+        status: StatusCode,
+    ) -> Cow<'_, IntCounter> {
+        let slot = method.index() * ENDPOINTS + endpoint.index();
+        let labels = || {
+            self.requests
+                .with_label_values(&[method.as_str(), endpoint.as_str(), status.as_str()])
+        };
+        match KNOWN_STATUSES.iter().position(|s| *s == status.as_u16()) {
+            Some(i) => Cow::Borrowed(
+                self.request_handles[slot * KNOWN_STATUSES.len() + i].get_or_init(labels),
+            ),
+            None => Cow::Owned(labels()),
+        }
     }
 
     /// Counts a request as in flight until the returned guard drops, which
@@ -150,16 +204,7 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let slot = method.index() * ENDPOINTS + endpoint.index();
-        let labels = |status: &str| {
-            self.requests
-                .with_label_values(&[method.as_str(), endpoint.as_str(), status])
-        };
-        match KNOWN_STATUSES.iter().position(|s| *s == status.as_u16()) {
-            Some(i) => self.request_handles[slot * KNOWN_STATUSES.len() + i]
-                .get_or_init(|| labels(status.as_str()))
-                .inc(),
-            None => labels(status.as_str()).inc(),
-        }
+        self.requests_counter(method, endpoint, status).inc();
         self.duration_handles[slot]
             .get_or_init(|| {
                 self.durations

@@ -111,6 +111,48 @@ async fn every_error_type_is_exported_at_zero_from_the_start() {
     assert_eq!(series(&text, "flask_errors_total").len(), ERROR_TYPES.len());
 }
 
+/// The `flask_requests_total` series the alert rules divide or compare
+/// exist at 0 from the first scrape (so `rate()` sees the first failure),
+/// and no other: only what a route can answer with, for `GET`.
+#[tokio::test]
+async fn the_series_alerts_use_are_exported_at_zero_from_the_start() {
+    let server = TestServer::start(&[]).await;
+    let text = server.scrape().await;
+    let want: BTreeSet<(&str, &str)> = [
+        ("/", "200"),
+        ("/", "500"),
+        ("/", "503"),
+        ("/health", "200"),
+        ("/health", "503"),
+        ("/stats", "200"),
+        ("/stats", "503"),
+        ("/metrics", "200"),
+        ("/metrics", "503"),
+        ("/slow", "200"),
+        ("/slow", "503"),
+        ("/slow", "504"),
+        ("/livez", "200"),
+        ("/readyz", "200"),
+        ("/readyz", "503"),
+    ]
+    .into_iter()
+    .collect();
+    let got: Vec<_> = samples(&text)
+        .into_iter()
+        .filter(|s| s.name == "flask_requests_total")
+        .collect();
+    assert!(
+        got.iter()
+            .all(|s| s.value == 0.0 && s.labels["method"] == "GET")
+    );
+    let got: BTreeSet<(&str, &str)> = got
+        .iter()
+        .map(|s| (s.labels["endpoint"].as_str(), s.labels["status"].as_str()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(sum(&text, "flask_requests_total", &[]), 0.0);
+}
+
 #[tokio::test]
 async fn a_thousand_random_paths_add_no_series() {
     let server = TestServer::start(&["--seed=1"]).await;

@@ -4,7 +4,11 @@
 //! never waits on a pool's lock or hash lookup. The connection is opened at
 //! the first send and again whenever the target closes it; a request that
 //! was never written (the kept-alive connection closed first) is sent anew,
-//! one the target may have seen never is.
+//! one the target may have seen never is. A connection idle for longer than
+//! the client's idle limit is closed and a new one opened before the next
+//! request, which so never meets a target closing it for idleness.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -12,6 +16,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::http1;
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 use tower_service::Service as _;
 
 use super::Client;
@@ -32,6 +37,8 @@ pub struct Connection {
 struct Link {
     sender: http1::SendRequest<Full<Bytes>>,
     driver: AbortHandle,
+    /// When its last answer ended (or it was opened): idle since.
+    idle_since: Instant,
 }
 
 impl Drop for Link {
@@ -56,7 +63,18 @@ impl Link {
             }
         })
         .abort_handle();
-        Ok(Link { sender, driver })
+        Ok(Link {
+            sender,
+            driver,
+            idle_since: Instant::now(),
+        })
+    }
+
+    /// Whether a request may go on this connection: the target has not
+    /// closed it, and it has not been idle past `idle_limit` (the target
+    /// may be closing it).
+    fn usable(&self, idle_limit: Duration) -> bool {
+        !self.sender.is_closed() && self.idle_since.elapsed() <= idle_limit
     }
 }
 
@@ -78,20 +96,22 @@ impl Connection {
             // (HTTP/1 sends the next request only after this answer): the
             // next request goes on a new one.
             self.link = None;
+        } else if let Some(link) = &mut self.link {
+            link.idle_since = Instant::now();
         }
         answer.outcome
     }
 }
 
 /// Sends `request` on `slot`'s connection, opening one first when there is
-/// none or the target closed it.
+/// none, the target closed it or it was idle past the client's limit.
 async fn exchange(
     client: &Client,
     slot: &mut Option<Link>,
     mut request: Request<Full<Bytes>>,
 ) -> Result<Response<Incoming>, RequestError> {
     loop {
-        let reused = slot.as_ref().is_some_and(|l| !l.sender.is_closed());
+        let reused = slot.as_ref().is_some_and(|l| l.usable(client.idle_limit));
         let sender = match slot {
             Some(link) if reused => &mut link.sender,
             _ => &mut slot.insert(Link::open(client).await?).sender,

@@ -13,6 +13,10 @@
 //! closed-model worker or lent to one open-model request at a time by its
 //! sender thread.
 //!
+//! Both drop a connection that has been idle for longer than an idle limit
+//! ([`IDLE_LIMIT`] by default) and open a new one, so a request never goes
+//! out on a connection the target is closing for idleness.
+//!
 //! hyper is used directly, not through reqwest: reqwest's layers (redirect
 //! policy, retry policy, the URL parsed again twice per request) cost more
 //! CPU than the HTTP exchange itself, and on a shared machine a load
@@ -42,6 +46,15 @@ use self::pool::{Connector, Pooled};
 use self::template::Template;
 use crate::mix::Mix;
 
+/// How long a kept-alive connection may stay idle before the next request
+/// goes on a new one instead: well under common servers' idle timeouts
+/// (obslab-server and nginx close idle connections after 75 s, many load
+/// balancers after 60 s), so no request meets a connection the target is
+/// closing at that very moment (written just as the close is in flight,
+/// such a request fails, and it may not be resent: the target may have
+/// seen it).
+pub const IDLE_LIMIT: Duration = Duration::from_secs(30);
+
 /// The shared client plus one prepared request per mix entry.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -51,15 +64,19 @@ pub struct Client {
     dial: Uri,
     templates: Arc<[Template]>,
     timeout: Duration,
+    /// A connection idle for longer is not used again.
+    idle_limit: Duration,
 }
 
 impl Client {
-    /// Builds the client and the request templates for `mix` at `target`.
+    /// Builds the client and the request templates for `mix` at `target`;
+    /// a connection idle for longer than `idle_limit` is not used again.
     pub fn new(
         target: &Url,
         mix: &Mix,
         headers: &HeaderMap,
         timeout: Duration,
+        idle_limit: Duration,
     ) -> anyhow::Result<Self> {
         let templates = template::templates(target, mix, headers)?;
         let dial = format!("{}://{}", target.scheme(), template::authority(target)?)
@@ -67,11 +84,12 @@ impl Client {
             .with_context(|| format!("{target} has no host to connect to"))?;
         let connector = pool::connector(target)?;
         Ok(Self {
-            pool: pool::pooled(connector.clone()),
+            pool: pool::pooled(connector.clone(), idle_limit),
             connector,
             dial,
             templates,
             timeout,
+            idle_limit,
         })
     }
 

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "tls")]
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -29,14 +30,16 @@ pub(super) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 pub(super) type Pooled = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
 
 /// A pool over `connector`, which never resends a request the target may
-/// have seen.
-pub(super) fn pooled(connector: Connector) -> Pooled {
+/// have seen and drops a connection idle for longer than `idle_limit`
+/// (hyper's default, 90 s, is past most servers' idle timeouts).
+pub(super) fn pooled(connector: Connector, idle_limit: Duration) -> Pooled {
     // A request the pool hands to a kept-alive connection the target has
     // just closed is sent again on a new one only when it was never
     // written (hyper's "canceled"), so the target still sees it once.
     hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(idle_limit)
         .build(connector)
 }
 
