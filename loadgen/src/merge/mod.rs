@@ -20,6 +20,7 @@ use crate::plan::Output;
 use crate::summary::Summary;
 use crate::threshold::{self, Threshold};
 
+pub use self::combine::combine;
 pub use self::read::{Found, reports_in};
 
 const EXAMPLES: &str = "\
