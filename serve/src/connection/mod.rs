@@ -36,22 +36,21 @@
 //! timeout rather than the idle one. A pipelined head already buffered when
 //! the previous answer leaves is timed by the idle timeout.
 
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
+mod deadline;
+mod service;
+mod socket;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::Limits;
 
-/// The client preface of HTTP/2 (RFC 9113 §3.4).
-const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub use self::deadline::Deadlines;
+pub use self::service::{Counted, WatchedBody};
+pub use self::socket::Watched;
 
 /// Why a connection was closed by a deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,290 +182,6 @@ impl State {
         Some((self.at(idle) + limits.idle_timeout, Expired::Idle))
     }
 }
-
-/// What the first bytes of a connection said about its protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
-    /// Every byte so far (this many) matches HTTP/2's preface.
-    Unknown(usize),
-    Http1,
-    Http2,
-}
-
-pin_project! {
-    /// A socket that reports its reads and writes to the connection's
-    /// [`State`].
-    #[derive(Debug)]
-    pub struct Watched<T> {
-        #[pin]
-        io: T,
-        state: Arc<State>,
-        protocol: Protocol,
-    }
-}
-
-impl<T> Watched<T> {
-    /// Watches `io` on behalf of `state`.
-    pub fn new(io: T, state: Arc<State>) -> Watched<T> {
-        Watched {
-            io,
-            state,
-            protocol: Protocol::Unknown(0),
-        }
-    }
-}
-
-/// The protocol after `protocol` has seen `bytes` more.
-fn sniff(protocol: Protocol, bytes: &[u8]) -> Protocol {
-    let Protocol::Unknown(seen) = protocol else {
-        return protocol;
-    };
-    let expected = &H2_PREFACE[seen..];
-    let n = bytes.len().min(expected.len());
-    if bytes[..n] != expected[..n] {
-        Protocol::Http1
-    } else if seen + n == H2_PREFACE.len() {
-        Protocol::Http2
-    } else {
-        Protocol::Unknown(seen + n)
-    }
-}
-
-impl<T: AsyncRead> AsyncRead for Watched<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.project();
-        let before = buf.filled().len();
-        ready!(this.io.poll_read(cx, buf))?;
-        let bytes = &buf.filled()[before..];
-        if !bytes.is_empty() {
-            let was = *this.protocol;
-            *this.protocol = sniff(was, bytes);
-            match *this.protocol {
-                Protocol::Http2 if was != Protocol::Http2 => this.state.preface_complete(),
-                Protocol::Http2 => {}
-                Protocol::Http1 | Protocol::Unknown(_) => this.state.bytes_read(),
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<T: AsyncWrite> AsyncWrite for Watched<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        let n = ready!(this.io.poll_write(cx, buf))?;
-        if n > 0 && *this.protocol == Protocol::Http1 {
-            this.state.active();
-        }
-        Poll::Ready(Ok(n))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        let n = ready!(this.io.poll_write_vectored(cx, bufs))?;
-        if n > 0 && *this.protocol == Protocol::Http1 {
-            this.state.active();
-        }
-        Poll::Ready(Ok(n))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_shutdown(cx)
-    }
-}
-
-/// A service that reports when each request's head is complete (it is
-/// called) and when its answer leaves (its future ends or is dropped).
-#[derive(Debug, Clone)]
-pub struct Counted<S> {
-    inner: S,
-    state: Arc<State>,
-}
-
-impl<S> Counted<S> {
-    /// Counts the requests `inner` answers on `state`'s connection.
-    pub fn new(inner: S, state: Arc<State>) -> Counted<S> {
-        Counted { inner, state }
-    }
-}
-
-impl<S, B> tower_service::Service<http::Request<B>> for Counted<S>
-where
-    S: tower_service::Service<http::Request<WatchedBody<B>>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = InFlight<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        self.state.request_started();
-        let request = request.map(|body| WatchedBody {
-            body,
-            state: self.state.clone(),
-            waiting: false,
-        });
-        InFlight {
-            future: self.inner.call(request),
-            _guard: RequestGuard(self.state.clone()),
-        }
-    }
-}
-
-pin_project! {
-    /// A request's body that tells the connection's [`State`] while the app
-    /// waits for bytes that have not come.
-    #[derive(Debug)]
-    pub struct WatchedBody<B> {
-        #[pin]
-        body: B,
-        state: Arc<State>,
-        waiting: bool,
-    }
-
-    impl<B> PinnedDrop for WatchedBody<B> {
-        fn drop(this: Pin<&mut Self>) {
-            if this.waiting {
-                this.state.body_moved();
-            }
-        }
-    }
-}
-
-impl<B: http_body::Body> http_body::Body for WatchedBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
-        let this = self.project();
-        let frame = this.body.poll_frame(cx);
-        match (&frame, *this.waiting) {
-            (Poll::Pending, false) => this.state.body_waiting(),
-            (Poll::Ready(_), true) => this.state.body_moved(),
-            _ => {}
-        }
-        *this.waiting = frame.is_pending();
-        frame
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
-pin_project! {
-    /// A request's answer being computed; see [`Counted`].
-    pub struct InFlight<F> {
-        #[pin]
-        future: F,
-        _guard: RequestGuard,
-    }
-}
-
-impl<F: Future> Future for InFlight<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.project().future.poll(cx)
-    }
-}
-
-/// Ends the request in the state when dropped: answered or abandoned.
-struct RequestGuard(Arc<State>);
-
-impl Drop for RequestGuard {
-    fn drop(&mut self) {
-        self.0.request_ended();
-    }
-}
-
-pin_project! {
-    /// A connection's future that ends with [`Expired`] when the state's
-    /// nearest deadline passes first.
-    pub struct Deadlines<F> {
-        #[pin]
-        connection: F,
-        #[pin]
-        timer: Sleep,
-        state: Arc<State>,
-        limits: Limits,
-    }
-}
-
-impl<F> Deadlines<F> {
-    /// Runs `connection` under `state`'s deadlines.
-    pub fn new(connection: F, state: Arc<State>, limits: &Limits) -> Deadlines<F> {
-        let first = state.due(limits).map_or_else(Instant::now, |(at, _)| at);
-        Deadlines {
-            connection,
-            timer: tokio::time::sleep_until(first),
-            state,
-            limits: *limits,
-        }
-    }
-}
-
-impl<F: Future> Future for Deadlines<F> {
-    type Output = Result<F::Output, Expired>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if let Poll::Ready(output) = this.connection.poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        // The connection has just read, written or finished what it could:
-        // the state is current. A deadline nearer than the timer moves it.
-        if let Some((at, _)) = this.state.due(this.limits)
-            && at < this.timer.deadline()
-        {
-            this.timer.as_mut().reset(at);
-        }
-        loop {
-            ready!(this.timer.as_mut().poll(cx));
-            // The timer fired: the deadline has passed, or moved later, or
-            // there is none while a request is in flight (then look again
-            // later: an HTTP/2 stream may end in its own task without this
-            // connection being polled).
-            let now = Instant::now();
-            match this.state.due(this.limits) {
-                Some((at, expired)) if at <= now => return Poll::Ready(Err(expired)),
-                Some((at, _)) => this.timer.as_mut().reset(at),
-                None => this.timer.as_mut().reset(now + this.limits.idle_timeout),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,26 +202,6 @@ mod tests {
 
     async fn wait(seconds: u64) {
         tokio::time::advance(Duration::from_secs(seconds)).await;
-    }
-
-    #[test]
-    fn the_preface_is_told_from_http1_byte_by_byte() {
-        assert_eq!(
-            sniff(Protocol::Unknown(0), b"GET / HTTP/1.1"),
-            Protocol::Http1
-        );
-        assert_eq!(sniff(Protocol::Unknown(0), b"POST"), Protocol::Http1);
-        assert_eq!(sniff(Protocol::Unknown(0), b"PRI *"), Protocol::Unknown(5));
-        assert_eq!(
-            sniff(Protocol::Unknown(5), b" HTTP/2.0"),
-            Protocol::Unknown(14)
-        );
-        assert_eq!(
-            sniff(Protocol::Unknown(14), b"\r\n\r\nSM\r\n\r\n\0\0\x12\x04"),
-            Protocol::Http2
-        );
-        assert_eq!(sniff(Protocol::Unknown(0), H2_PREFACE), Protocol::Http2);
-        assert_eq!(sniff(Protocol::Http1, H2_PREFACE), Protocol::Http1);
     }
 
     #[tokio::test(start_paused = true)]
