@@ -120,7 +120,7 @@ impl LoadTest {
                 () = &mut shutdown => anyhow::bail!("stopped while waiting for the target"),
             }
         }
-        if plan.trust.insecure {
+        if plan.trust.insecure && plan.target.scheme() == "https" {
             tracing::warn!("--insecure: the target's TLS certificate is not verified");
         } else {
             tokio::select! {

@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::util::run;
+use crate::util::{dead_target, run};
 
 /// A TLS server on 127.0.0.1:0 answering every request `200 ok`.
 struct TlsServer {
@@ -211,6 +211,35 @@ async fn an_untrusted_certificate_stops_the_run_at_once() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not trusted"));
     assert_eq!(server.answered(), 0);
+}
+
+/// Only a certificate stops the run: an `https://` target that is down, or
+/// that accepts connections but never finishes the handshake, is counted
+/// request by request as for `http://`, and the run ends (the first
+/// connection is given up after `--timeout`, as a request would be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_or_silent_https_target_is_counted_not_refused() {
+    let (dead, _reserved) = dead_target();
+    let dead = dead.replace("http://", "https://");
+    let s = run(&["--target", &dead, "--rate", "200", "--requests", "5"]).await;
+    assert_eq!((s.requests, s.responses, s.errors.connect), (5, 0, 5));
+
+    // Listening, never accepting: the TCP handshake completes in the
+    // backlog, the TLS one never does.
+    let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let target = format!("https://{}", silent.local_addr().expect("local addr"));
+    let words = [
+        "--target",
+        &target,
+        "--rate",
+        "200",
+        "--requests",
+        "3",
+        "--timeout",
+        "200ms",
+    ];
+    let s = run(&words).await;
+    assert_eq!((s.requests, s.responses, s.errors.timeout), (3, 0, 3));
 }
 
 /// `SSL_CERT_FILE` replaces the system's store, as before `--ca-cert`; with

@@ -37,7 +37,7 @@ mix="GET /=3,GET /health=1"
 # shellcheck source=tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
 PATH=$PATH:/usr/sbin
-require "$nginx" openssl python3
+require "$nginx" openssl curl python3
 E2E_POLL=0.2
 e2e_init nginx
 find_binaries obslab-loadgen
@@ -108,6 +108,15 @@ for port in "$h1" "$h2c" "$tls"; do
 done
 access=$ngx/logs/access.log
 touch "$access"
+
+# The HTTP/2 cases can only fail on the load generator's side if nginx's
+# ports speak what they should: curl checks that first.
+for check in "--http2-prior-knowledge http://127.0.0.1:$h2c/" "--http2 --cacert $certs/ca.pem https://127.0.0.1:$tls/"; do
+    # shellcheck disable=SC2086  # the words of $check are curl's arguments
+    version=$(curl -sS -o /dev/null -w '%{http_version}' $check) || die "curl $check failed"
+    [[ $version == 2 ]] || die "curl $check: HTTP/$version, not HTTP/2: nginx's configuration is wrong"
+done
+echo "curl: HTTP/2 with prior knowledge on port $h2c, by ALPN on port $tls"
 
 # Lines of the access log for `port`, so far.
 logged() {
