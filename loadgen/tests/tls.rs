@@ -292,12 +292,18 @@ async fn a_bad_ca_cert_file_exits_2_naming_it() {
     );
     let text = write(dir, "notes.txt", "not a certificate\n");
     let broken = write(dir, "broken.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n");
+    let not_x509 = write(
+        dir,
+        "not-x509.pem",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
     let missing = dir.join("missing.pem").display().to_string();
     let cases = [
         (missing.as_str(), "cannot read"),
         (key_only.as_str(), "holds no certificate"),
         (text.as_str(), "holds no certificate"),
         (broken.as_str(), "is not valid PEM"),
+        (not_x509.as_str(), "cannot use these certificates"),
     ];
     for (file, why) in cases {
         let out = loadgen(&["--target", &server.url, "--ca-cert", file], &[]).await;

@@ -94,16 +94,20 @@ mod config {
                 .with_custom_certificate_verifier(Arc::new(verifier))
         } else {
             let extra = trust.ca_certs.iter().flat_map(|f| f.certs.iter().cloned());
+            // Fails on a certificate of a --ca-cert file that is PEM but
+            // not X.509, or on an empty store without any --ca-cert.
             let verifier = Verifier::new_with_extra_roots(extra, provider).map_err(|e| {
-                let files: Vec<_> = trust.ca_certs.iter().map(|f| f.path.display()).collect();
-                match &files[..] {
-                    [] => anyhow::anyhow!(
+                let files: Vec<String> = trust
+                    .ca_certs
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect();
+                if files.is_empty() {
+                    anyhow::anyhow!(
                         "--target {target}: cannot load the system's CA certificates: {e} (give the target's with --ca-cert FILE)"
-                    ),
-                    _ => anyhow::anyhow!(
-                        "--ca-cert {}: cannot use these certificates: {e}",
-                        files.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                    ),
+                    )
+                } else {
+                    anyhow::anyhow!("--ca-cert {}: cannot use these certificates: {e}", files.join(", "))
                 }
             })?;
             builder
