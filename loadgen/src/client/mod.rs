@@ -17,6 +17,10 @@
 //! ([`IDLE_LIMIT`] by default) and open a new one, so a request never goes
 //! out on a connection the target is closing for idleness.
 //!
+//! Which TLS certificates are trusted (`--ca-cert`, `--insecure`) is
+//! `tls.rs`'s; [`Client::check_certificate`] stops a run whose target's
+//! certificate never could be.
+//!
 //! hyper is used directly, not through reqwest: reqwest's layers (redirect
 //! policy, retry policy, the URL parsed again twice per request) cost more
 //! CPU than the HTTP exchange itself, and on a shared machine a load
