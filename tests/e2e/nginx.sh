@@ -67,7 +67,9 @@ mkdir -p "$ngx/logs" "$ngx/tmp"
 # As root, the master would hand the workers to `nobody`, who cannot
 # write the temp directories here: keep them the current user's.
 user_line=
-(($(id -u) == 0)) && user_line="user $(id -un) $(id -gn);"
+if (($(id -u) == 0)); then
+    user_line="user $(id -un) $(id -gn);"
+fi
 cat >"$ngx/nginx.conf" <<EOF
 $user_line
 worker_processes 1;
