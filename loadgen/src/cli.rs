@@ -13,7 +13,7 @@ use clap::{CommandFactory as _, Parser};
 use http::header::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::client::IDLE_LIMIT;
+use crate::client::{self, CaCert, IDLE_LIMIT, Trust};
 use crate::mix::{self, Mix};
 use crate::plan::{Model, Output, Plan, ProgressMode};
 use crate::scenario::{self, Scenario};
@@ -133,6 +133,18 @@ pub struct Args {
           value_delimiter = ',', value_parser = threshold::parse_threshold)]
     pub thresholds: Vec<Threshold>,
 
+    /// PEM file of certificates to trust as roots for an https:// target,
+    /// besides the system's; repeatable, and comma separated in the
+    /// environment
+    #[arg(long = "ca-cert", env = "LOADGEN_CA_CERT", value_name = "FILE",
+          value_delimiter = ',', value_parser = client::parse_ca_cert)]
+    pub ca_certs: Vec<CaCert>,
+
+    /// Do not verify the target's TLS certificate (a self-signed staging
+    /// target); said on stderr at start
+    #[arg(long, env = "LOADGEN_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub insecure: bool,
+
     /// Extra request header "Name: value"; repeatable (one in the environment)
     #[arg(long = "header", env = "LOADGEN_HEADER", value_name = "HEADER", value_parser = parse_header)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -246,6 +258,10 @@ impl Args {
             idle_limit: self.idle_limit.unwrap_or(IDLE_LIMIT),
             wait_for_target: self.wait_for_target,
             headers,
+            trust: Trust {
+                ca_certs: self.ca_certs,
+                insecure: self.insecure,
+            },
             thresholds,
             metrics_listen: self.metrics_listen,
             seed: self.seed.unwrap_or_else(random_seed),

@@ -76,6 +76,7 @@ impl LoadTest {
             &plan.headers,
             plan.timeout,
             plan.idle_limit,
+            &plan.trust,
         )?;
         let (metrics, metrics_addr, exporter) = match plan.metrics_listen {
             Some(addr) => {
@@ -117,6 +118,14 @@ impl LoadTest {
             tokio::select! {
                 ready = client::wait_for(&plan.target, within) => ready?,
                 () = &mut shutdown => anyhow::bail!("stopped while waiting for the target"),
+            }
+        }
+        if plan.trust.insecure && plan.target.scheme() == "https" {
+            tracing::warn!("--insecure: the target's TLS certificate is not verified");
+        } else {
+            tokio::select! {
+                trusted = self.client.check_certificate(&plan.target) => trusted?,
+                () = &mut shutdown => anyhow::bail!("stopped while connecting to the target"),
             }
         }
         let (stop_tx, stop) = watch::channel(false);

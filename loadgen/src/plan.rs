@@ -12,6 +12,7 @@ use clap::ValueEnum;
 use http::header::HeaderMap;
 use url::Url;
 
+use crate::client::Trust;
 use crate::mix::Mix;
 use crate::schedule::Schedule;
 use crate::shard::Shard;
@@ -38,6 +39,8 @@ pub struct Plan {
     pub wait_for_target: Option<Duration>,
     /// Headers added to every request.
     pub headers: HeaderMap,
+    /// Which TLS certificates are trusted.
+    pub trust: Trust,
     /// Pass/fail criteria.
     pub thresholds: Vec<Threshold>,
     /// Where to serve `loadgen_*` metrics.

@@ -29,5 +29,8 @@ mod reports;
 mod schedule;
 /// Against obslab-server: N shards with one seed send what one process sends.
 mod shards;
+/// HTTPS with a self-signed certificate: --ca-cert, --insecure, refused.
+#[cfg(feature = "tls")]
+mod tls;
 /// Test apps and helpers.
 mod util;

@@ -17,6 +17,10 @@
 //! ([`IDLE_LIMIT`] by default) and open a new one, so a request never goes
 //! out on a connection the target is closing for idleness.
 //!
+//! Which TLS certificates are trusted (`--ca-cert`, `--insecure`) is
+//! `tls.rs`'s; [`Client::check_certificate`] stops a run whose target's
+//! certificate never could be.
+//!
 //! hyper is used directly, not through reqwest: reqwest's layers (redirect
 //! policy, retry policy, the URL parsed again twice per request) cost more
 //! CPU than the HTTP exchange itself, and on a shared machine a load
@@ -27,6 +31,7 @@ mod connection;
 mod outcome;
 mod pool;
 mod template;
+mod tls;
 mod wait;
 
 use std::sync::Arc;
@@ -35,10 +40,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use http::Uri;
 use http::header::HeaderMap;
+use tower_service::Service as _;
 use url::Url;
 
 pub use self::connection::Connection;
 pub use self::outcome::{ErrorKind, Outcome, RequestError};
+pub use self::tls::{CaCert, Trust, parse_ca_cert};
 pub use self::wait::wait_for;
 
 use self::answer::answer;
@@ -69,20 +76,22 @@ pub struct Client {
 }
 
 impl Client {
-    /// Builds the client and the request templates for `mix` at `target`;
-    /// a connection idle for longer than `idle_limit` is not used again.
+    /// Builds the client and the request templates for `mix` at `target`,
+    /// trusting the certificates `trust` says; a connection idle for longer
+    /// than `idle_limit` is not used again.
     pub fn new(
         target: &Url,
         mix: &Mix,
         headers: &HeaderMap,
         timeout: Duration,
         idle_limit: Duration,
+        trust: &Trust,
     ) -> anyhow::Result<Self> {
         let templates = template::templates(target, mix, headers)?;
         let dial = format!("{}://{}", target.scheme(), template::authority(target)?)
             .parse()
             .with_context(|| format!("{target} has no host to connect to"))?;
-        let connector = pool::connector(target)?;
+        let connector = pool::connector(target, trust)?;
         Ok(Self {
             pool: pool::pooled(connector.clone(), idle_limit),
             connector,
@@ -97,6 +106,31 @@ impl Client {
     /// opened at its first send.
     pub fn connection(&self) -> Connection {
         Connection::new(self.clone())
+    }
+
+    /// Opens one connection to the target (TCP, then the TLS handshake for
+    /// `https://`) and fails, naming `target`, when its certificate is not
+    /// trusted: no request could ever be answered. Anything else (connected,
+    /// refused, no answer within the client's timeout, another TLS failure)
+    /// is left to the run, which counts it per request. No HTTP request is
+    /// sent, so the target's request counters see only the run.
+    pub async fn check_certificate(&self, target: &Url) -> anyhow::Result<()> {
+        if self.dial.scheme_str() != Some("https") {
+            return Ok(());
+        }
+        let connect = self.connector.clone().call(self.dial.clone());
+        let Ok(Err(error)) = tokio::time::timeout(self.timeout, connect).await else {
+            return Ok(());
+        };
+        #[cfg(feature = "tls")]
+        if let Some(reason) = tls::untrusted(&*error) {
+            let target = target.as_str().trim_end_matches('/');
+            anyhow::bail!(
+                "{target}: TLS certificate not trusted: {reason} (use --ca-cert FILE or --insecure)"
+            );
+        }
+        tracing::debug!("first connection to {target}: {error}");
+        Ok(())
     }
 
     /// Sends mix entry `idx` once through the pool and reads the whole

@@ -1,13 +1,10 @@
 //! How connections are made: TCP (no Nagle), TLS for `https://`, and
 //! hyper's pool over them for the open model.
 //!
-//! The TLS setup reads the system's CA certificates only for an `https://`
-//! target, so a plain-HTTP run works on a machine or an image without any.
-//! Built without the `tls` feature the connector is plain TCP (the command
-//! line refuses `https://` targets then).
+//! What the TLS setup trusts is [`super::tls`]'s business. Built without
+//! the `tls` feature the connector is plain TCP (the command line refuses
+//! `https://` targets then).
 
-#[cfg(feature = "tls")]
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,8 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use url::Url;
 
-#[cfg(feature = "tls")]
-use anyhow::Context as _;
+use super::tls::Trust;
 
 /// What dials the target: TCP, or TLS over TCP.
 #[cfg(not(feature = "tls"))]
@@ -53,31 +49,18 @@ fn tcp() -> HttpConnector {
 /// Plain HTTP only (`parse_target` refuses `https://` in this build).
 #[cfg(not(feature = "tls"))]
 #[expect(clippy::unnecessary_wraps, reason = "the TLS build can fail")]
-pub(super) fn connector(_target: &Url) -> anyhow::Result<Connector> {
+pub(super) fn connector(_target: &Url, _trust: &Trust) -> anyhow::Result<Connector> {
     Ok(tcp())
 }
 
-/// TLS through rustls with the *ring* provider, checking certificates
-/// against the system's store (or `SSL_CERT_FILE` / `SSL_CERT_DIR`), which
-/// is read only for an `https://` target: a plain-HTTP run works on a
-/// machine or an image without CA certificates.
+/// TLS through rustls with the *ring* provider, trusting what `trust`
+/// says (see [`super::tls`]).
 #[cfg(feature = "tls")]
-pub(super) fn connector(target: &Url) -> anyhow::Result<Connector> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let builder = if target.scheme() == "https" {
-        builder
-            .with_provider_and_platform_verifier(provider)
-            .with_context(|| {
-                format!("--target {target}: cannot load the system's CA certificates")
-            })?
-    } else {
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .context("cannot set up TLS")?
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        builder.with_tls_config(config)
-    };
-    Ok(builder.https_or_http().enable_http1().wrap_connector(tcp()))
+pub(super) fn connector(target: &Url, trust: &Trust) -> anyhow::Result<Connector> {
+    let config = super::tls::client_config(target, trust)?;
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp()))
 }

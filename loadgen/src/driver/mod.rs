@@ -98,7 +98,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::client::{Client, IDLE_LIMIT};
+    use crate::client::{Client, IDLE_LIMIT, Trust};
     use crate::mix::Mix;
     use crate::recorder::Recorder;
     use crate::schedule::Schedule;
@@ -110,7 +110,16 @@ mod tests {
         let target = Url::parse(&format!("http://{}", socket.local_addr().unwrap())).unwrap();
         let mix = crate::mix::parse_mix("GET /=1").unwrap();
         let timeout = Duration::from_secs(1);
-        let client = Client::new(&target, &mix, &HeaderMap::new(), timeout, IDLE_LIMIT).unwrap();
+        let trust = Trust::default();
+        let client = Client::new(
+            &target,
+            &mix,
+            &HeaderMap::new(),
+            timeout,
+            IDLE_LIMIT,
+            &trust,
+        )
+        .unwrap();
         // Bound, never listening: the port stays refused while `socket` lives.
         std::mem::forget(socket);
         (client, mix)
