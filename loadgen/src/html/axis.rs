@@ -22,7 +22,8 @@ const MIN_NINES: u32 = 2;
 /// Points drawn per nine: the curve is a step function, sampled finely.
 const POINTS_PER_NINE: u32 = 40;
 
-/// The percentile axis, 0 to `span` nines, ticked at each whole nine.
+/// The percentile axis, 0 to `span` nines, ticked at each whole nine and
+/// at the median.
 #[derive(Debug, Clone, Copy)]
 pub struct NinesAxis {
     span: u32,
@@ -48,7 +49,9 @@ impl Ranged for NinesAxis {
         if hint.weight().allow_light_points() {
             return Vec::new();
         }
-        (0..=self.span).map(f64::from).collect()
+        let mut ticks: Vec<f64> = (0..=self.span).map(f64::from).collect();
+        ticks.insert(1, median());
+        ticks
     }
 
     fn range(&self) -> Range<f64> {
@@ -120,19 +123,17 @@ pub fn quantile(x: f64) -> f64 {
     1.0 - 10f64.powf(-x)
 }
 
-/// The label of the tick at `x`: `0%`, `90%`, `99%`, `99.9%`, `99.99%`…
-/// (positions between whole nines are labelled with their percentile too).
+/// The label of the tick at `x`: its percentile, `0%`, `50%`, `90%`,
+/// `99%`, `99.9%`, `99.99%`… (to the 5 decimals of 7 nines).
 pub fn label(x: f64) -> String {
-    let whole = x.round();
-    if (x - whole).abs() > 1e-9 {
-        return format!("{:.3}%", 100.0 * quantile(x));
-    }
-    match whole as usize {
-        0 => "0%".to_owned(),
-        1 => "90%".to_owned(),
-        2 => "99%".to_owned(),
-        n => format!("99.{}%", "9".repeat(n - 2)),
-    }
+    let percent = format!("{:.5}", 100.0 * quantile(x));
+    let percent = percent.trim_end_matches('0').trim_end_matches('.');
+    format!("{percent}%")
+}
+
+/// The position of the median on the axis, ticked beside the whole nines.
+pub fn median() -> f64 {
+    2f64.log10()
 }
 
 /// How many nines the axis spans for `count` answers: the whole nines the
@@ -216,7 +217,8 @@ mod tests {
     fn ticks_read_as_percentiles() {
         let labels: Vec<String> = (0..=5).map(|n| label(f64::from(n))).collect();
         assert_eq!(labels, ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]);
-        assert_eq!(label(nines(0.5)), "50.000%");
+        assert_eq!(label(median()), "50%");
+        assert_eq!(label(7.0), "99.99999%");
     }
 
     #[test]
@@ -250,7 +252,7 @@ mod tests {
             .collect();
         assert_eq!(pixels, [0, 100, 200, 400]);
         let ticks = nines.key_points(BoldPoints(10));
-        assert_eq!(ticks, [0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(ticks, [0.0, median(), 1.0, 2.0, 3.0, 4.0]);
         assert!(nines.key_points(10).is_empty(), "no light grid lines");
         // Log scale: each decade the same height, upwards on screen.
         let ms = LatencyAxis::new(0.1, 1000.0);

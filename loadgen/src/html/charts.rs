@@ -7,6 +7,7 @@
 //! all an SVG needs, since the browser lays out and draws the text itself.
 
 use std::io;
+use std::ops::Range;
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -48,59 +49,70 @@ pub struct Line {
 pub fn spectrum(lines: &[Line], span: u32) -> io::Result<String> {
     let (lo, hi) = positive_bounds(lines);
     let (x, y) = (axis::NinesAxis::new(span), axis::LatencyAxis::new(lo, hi));
-    draw(lines, x, y, ("percentile", "latency (ms)"), &|x| {
-        axis::label(*x)
-    })
+    let axes = Axes {
+        x_desc: "percentile",
+        y_desc: "latency (ms)",
+        x_label: &|x| axis::label(*x),
+        end: None,
+    };
+    draw(lines, x, y, axes)
 }
 
 /// Counts over the seconds of the run: x seconds from the start, y from 0
-/// (`y_desc` names the unit).
-pub fn counts_over_time(lines: &[Line], y_desc: &str) -> io::Result<String> {
+/// (`y_desc` names the unit), a dashed line where sending ended (`end` s).
+pub fn counts_over_time(lines: &[Line], y_desc: &str, end: f64) -> io::Result<String> {
     let top = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
     let top = if top > 0.0 { top * 1.1 } else { 1.0 };
-    let x = 0.0..last_second(lines);
-    draw(
-        lines,
-        x,
-        0.0..top,
-        ("seconds from the start", y_desc),
-        &|t| format!("{t}"),
-    )
+    let x = 0.0..last_second(lines, end);
+    draw(lines, x, 0.0..top, Axes::time(y_desc, end))
 }
 
-/// Latencies over the seconds of the run, in ms on a log scale.
-pub fn latency_over_time(lines: &[Line]) -> io::Result<String> {
+/// Latencies over the seconds of the run, in ms on a log scale, a dashed
+/// line where sending ended (`end` s).
+pub fn latency_over_time(lines: &[Line], end: f64) -> io::Result<String> {
     let (lo, hi) = positive_bounds(lines);
-    let (x, y) = (0.0..last_second(lines), axis::LatencyAxis::new(lo, hi));
-    draw(
-        lines,
-        x,
-        y,
-        ("seconds from the start", "latency (ms)"),
-        &|t| format!("{t}"),
-    )
+    let (x, y) = (0.0..last_second(lines, end), axis::LatencyAxis::new(lo, hi));
+    draw(lines, x, y, Axes::time("latency (ms)", end))
 }
 
-/// The x of the last point of `lines`, at least 1.
-fn last_second(lines: &[Line]) -> f64 {
+/// The x of the last point of `lines`, at least `end` and 1.
+fn last_second(lines: &[Line], end: f64) -> f64 {
     lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0))
-        .fold(1.0, f64::max)
+        .fold(end.max(1.0), f64::max)
 }
+
+/// What a chart writes on its axes, and where sending ended (time only).
+struct Axes<'a> {
+    x_desc: &'a str,
+    y_desc: &'a str,
+    x_label: &'a dyn Fn(&f64) -> String,
+    end: Option<f64>,
+}
+
+impl<'a> Axes<'a> {
+    fn time(y_desc: &'a str, end: f64) -> Self {
+        Axes {
+            x_desc: "seconds from the start",
+            y_desc,
+            x_label: &|t| format!("{t}"),
+            end: Some(end),
+        }
+    }
+}
+
+/// The colour of the end-of-sending line.
+const END_COLOUR: RGBColor = RGBColor(110, 110, 110);
+/// Its name in the legend.
+const END_LABEL: &str = "end of sending";
 
 /// Draws `lines` on axes `x` and `y`, their legend on the right, into an
 /// SVG string.
-fn draw<X, Y>(
-    lines: &[Line],
-    x: X,
-    y: Y,
-    descs: (&str, &str),
-    x_label: &dyn Fn(&f64) -> String,
-) -> io::Result<String>
+fn draw<X, Y>(lines: &[Line], x: X, y: Y, axes: Axes<'_>) -> io::Result<String>
 where
     X: AsRangedCoord<Value = f64>,
     Y: AsRangedCoord<Value = f64>,
@@ -112,9 +124,11 @@ where
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(io::Error::other)?;
-        let (plot_area, legend_area) = root.split_horizontally(SIZE.0 - legend_width(lines));
-        plot(&plot_area, lines, &styles, (x, y), descs, x_label).map_err(io::Error::other)?;
-        legend(&legend_area, lines, &styles).map_err(io::Error::other)?;
+        let names = lines.iter().map(|l| l.name.as_str());
+        let names = names.chain(axes.end.map(|_| END_LABEL));
+        let (plot_area, legend_area) = root.split_horizontally(SIZE.0 - legend_width(names));
+        plot(&plot_area, lines, &styles, (x, y), &axes).map_err(io::Error::other)?;
+        legend(&legend_area, lines, &styles, axes.end.is_some()).map_err(io::Error::other)?;
         root.present().map_err(io::Error::other)?;
     }
     Ok(svg)
@@ -137,8 +151,7 @@ fn plot<X, Y>(
     lines: &[Line],
     styles: &[ShapeStyle],
     (x, y): (X, Y),
-    (x_desc, y_desc): (&str, &str),
-    x_label: &dyn Fn(&f64) -> String,
+    axes: &Axes<'_>,
 ) -> Result<(), DrawingAreaErrorKind<io::Error>>
 where
     X: AsRangedCoord<Value = f64>,
@@ -154,10 +167,10 @@ where
         .build_cartesian_2d(x, y)?;
     chart
         .configure_mesh()
-        .x_label_formatter(x_label)
+        .x_label_formatter(axes.x_label)
         .y_label_formatter(&|v| axis::short(*v))
-        .x_desc(x_desc)
-        .y_desc(y_desc)
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 15))
         .light_line_style(WHITE.mix(0.0))
@@ -166,23 +179,40 @@ where
     for (line, style) in lines.iter().zip(styles) {
         chart.draw_series(LineSeries::new(line.points.iter().copied(), *style))?;
     }
+    if let Some(end) = axes.end {
+        let Range { start, end: top } = chart.y_range();
+        let style = END_COLOUR.stroke_width(1);
+        chart.draw_series(DashedLineSeries::new(
+            [(end, start), (end, top)],
+            6,
+            4,
+            style,
+        ))?;
+    }
     Ok(())
 }
 
-/// One row per line: a stroke of its style and its name.
+/// One row per line: a stroke of its style and its name; then the
+/// end-of-sending line's, if `end`.
 fn legend(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     lines: &[Line],
     styles: &[ShapeStyle],
+    end: bool,
 ) -> Result<(), DrawingAreaErrorKind<io::Error>> {
     let font = ("sans-serif", LEGEND_FONT)
         .into_font()
         .into_text_style(area)
         .pos(Pos::new(HPos::Left, VPos::Center));
-    for (row, (line, style)) in lines.iter().zip(styles).enumerate() {
+    let end_row = end.then_some((END_LABEL, END_COLOUR.stroke_width(1)));
+    let rows = lines
+        .iter()
+        .map(|l| l.name.as_str())
+        .zip(styles.iter().copied());
+    for (row, (name, style)) in rows.chain(end_row).enumerate() {
         let y = 24 + 22 * row as i32;
-        area.draw(&PathElement::new([(4, y), (28, y)], *style))?;
-        area.draw(&Text::new(line.name.as_str(), (36, y), font.clone()))?;
+        area.draw(&PathElement::new([(4, y), (28, y)], style))?;
+        area.draw(&Text::new(name, (36, y), font.clone()))?;
     }
     Ok(())
 }
@@ -192,12 +222,8 @@ const LEGEND_FONT: u32 = 14;
 
 /// Width of the legend: its longest name at the width plotters' estimate
 /// gives a character (0.7 em), within 120..=360 pixels.
-fn legend_width(lines: &[Line]) -> u32 {
-    let longest = lines
-        .iter()
-        .map(|l| l.name.chars().count())
-        .max()
-        .unwrap_or(0);
+fn legend_width<'a>(names: impl Iterator<Item = &'a str>) -> u32 {
+    let longest = names.map(|name| name.chars().count()).max().unwrap_or(0);
     let text = (longest as f64 * 0.7 * f64::from(LEGEND_FONT) / 1.24).ceil() as u32;
     (text + 48).clamp(120, 360)
 }
@@ -247,8 +273,9 @@ mod tests {
                 "{tick}"
             );
         }
-        let time = counts_over_time(&lines, "requests per second").unwrap();
+        let time = counts_over_time(&lines, "requests per second", 2.0).unwrap();
         assert!(time.contains("seconds from the start"));
+        assert!(time.contains("end of sending"));
         assert!(
             time.contains("<polyline") || time.contains("<path"),
             "{time}"
@@ -259,9 +286,9 @@ mod tests {
     fn charts_without_data_still_draw_their_axes() {
         let svg = spectrum(&[], 2).unwrap();
         assert!(svg.contains("latency (ms)"));
-        let svg = counts_over_time(&[line("sent", &[])], "requests per second").unwrap();
+        let svg = counts_over_time(&[line("sent", &[])], "requests per second", 0.0).unwrap();
         assert!(svg.contains("requests per second"));
-        let svg = latency_over_time(&[line("p50", &[])]).unwrap();
+        let svg = latency_over_time(&[line("p50", &[])], 0.0).unwrap();
         assert!(svg.contains("latency (ms)"));
     }
 }

@@ -64,13 +64,19 @@ impl HtmlFile {
 /// Writes the page of `summary` into `w`.
 pub fn render<W: Write>(summary: &Summary, w: &mut W) -> io::Result<()> {
     let (spectrum, span) = series::spectrum(summary);
+    let (rates, latencies, end) = (
+        series::rates(summary),
+        series::latencies(summary),
+        summary.duration_s,
+    );
     let charts = page::Charts {
         spectrum: inline(charts::spectrum(&spectrum, span)?),
         rates: inline(charts::counts_over_time(
-            &series::rates(summary),
+            &rates,
             "requests per second",
+            end,
         )?),
-        latencies: inline(charts::latency_over_time(&series::latencies(summary))?),
+        latencies: inline(charts::latency_over_time(&latencies, end)?),
     };
     w.write_all(page::document(summary, &charts).as_bytes())
 }
