@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 
+use obslab_loadgen::merge::{MergeArgs, merge};
 use serde_json::Value;
 
 use crate::util::app;
@@ -196,4 +197,45 @@ async fn a_page_that_cannot_be_written_is_exit_2_before_any_load() {
     }
     // Refused before the run: the target saw nothing.
     assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
+}
+
+/// The `<svg>…</svg>` elements of `page`, in order.
+fn charts(page: &str) -> Vec<&str> {
+    page.match_indices("<svg")
+        .map(|(from, _)| &page[from..from + page[from..].find("</svg>").unwrap()])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_and_the_merge_of_its_report_draw_the_same_charts() {
+    let (target, _) = app().await;
+    let summary = crate::util::run(&[
+        "--target",
+        &target,
+        "--mix",
+        MIX,
+        "--rate",
+        "300",
+        "--requests",
+        "60",
+    ])
+    .await;
+    let mut run_page = Vec::new();
+    obslab_loadgen::html::render(&summary, &mut run_page).unwrap();
+    let dir = scratch("same");
+    let file = dir.join("run.json");
+    let mut json = Vec::new();
+    obslab_loadgen::report::json(&summary, &mut json).unwrap();
+    std::fs::write(&file, json).unwrap();
+    let args = <MergeArgs as clap::Parser>::parse_from(["merge", file.to_str().unwrap()]);
+    let merged = merge(&args).unwrap();
+    let mut merged_page = Vec::new();
+    obslab_loadgen::html::render(&merged, &mut merged_page).unwrap();
+    let (run_page, merged_page) = (
+        String::from_utf8(run_page).unwrap(),
+        String::from_utf8(merged_page).unwrap(),
+    );
+    assert_eq!(charts(&run_page).len(), 3);
+    assert_eq!(charts(&run_page), charts(&merged_page));
+    assert!(merged_page.contains("merge of 1 report<"));
 }

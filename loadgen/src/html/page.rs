@@ -52,7 +52,7 @@ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 .scroll{overflow-x:auto}
 th,td{padding:4px 7px;border-bottom:1px solid #e6eaee;text-align:right;white-space:nowrap;font-size:14px}
 th{background:#f0f3f6;font-weight:600}
-td.l,th.l{text-align:left}td.wrap{white-space:normal;min-width:9em}
+td.l,th.l{text-align:left}table.kv{width:auto;min-width:50%}
 .bar{background:#4e79a7;height:10px;border-radius:2px;min-width:1px}
 .ok{color:#1a7f37;font-weight:600}.bad{color:#c62828;font-weight:600}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:600;font-size:13px}
@@ -145,6 +145,7 @@ fn verdict(s: &Summary) -> String {
 fn part_of_run(s: &Summary) -> String {
     match (s.shard, s.merged_reports) {
         (Some(shard), _) => format!(", shard {shard}"),
+        (None, Some(1)) => ", merge of 1 report".to_owned(),
         (None, Some(n)) => format!(", merge of {n} reports"),
         (None, None) => String::new(),
     }
@@ -239,7 +240,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
             w,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{p50}</td><td>{p90}</td><td>{p99}</td>\
-             <td>{p999}</td><td>{max}</td><td class=\"l wrap\">{}</td></tr>",
+             <td>{p999}</td><td>{max}</td><td class=\"l\">{}</td></tr>",
             escape(&e.method),
             escape(&e.path),
             e.weight,
@@ -259,7 +260,7 @@ fn codes(codes: &BTreeMap<String, u64>) -> String {
         .iter()
         .map(|(code, n)| format!("{}: {n}", escape(code)))
         .collect();
-    parts.join(", ")
+    parts.join("<br>")
 }
 
 /// The run's settings and the thresholds' results.
@@ -295,7 +296,7 @@ fn settings(w: &mut String, s: &Summary) -> fmt::Result {
         let lag = format!("p50 {} ms, p99 {} ms, max {} ms", lag.p50, lag.p99, lag.max);
         rows.push(("schedule lag", lag));
     }
-    w.push_str("<section id=\"settings\"><h2>Settings</h2>\n<table>\n");
+    w.push_str("<section id=\"settings\"><h2>Settings</h2>\n<table class=\"kv\">\n");
     for (name, value) in rows {
         writeln!(
             w,
