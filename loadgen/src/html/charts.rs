@@ -99,7 +99,7 @@ impl<'a> Axes<'a> {
         Axes {
             x_desc: "seconds from the start",
             y_desc,
-            x_label: &|t| format!("{t}"),
+            x_label: &|t| axis::short(*t),
             end: Some(end),
         }
     }
@@ -178,6 +178,19 @@ where
         .draw()?;
     for (line, style) in lines.iter().zip(styles) {
         chart.draw_series(LineSeries::new(line.points.iter().copied(), *style))?;
+        // A line needs two points: a run of one second shows as dots.
+        if let [point] = line.points[..] {
+            chart.draw_series([Circle::new(point, 4, style.filled())])?;
+        }
+    }
+    if lines.iter().all(|line| line.points.is_empty()) {
+        let (width, height) = area.dim_in_pixel();
+        let font = ("sans-serif", 18)
+            .into_font()
+            .color(&END_COLOUR)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        let middle = (width as i32 / 2, height as i32 / 2);
+        area.draw(&Text::new("nothing to show", middle, font))?;
     }
     if let Some(end) = axes.end {
         let Range { start, end: top } = chart.y_range();
@@ -286,6 +299,13 @@ mod tests {
     fn charts_without_data_still_draw_their_axes() {
         let svg = spectrum(&[], 2).unwrap();
         assert!(svg.contains("latency (ms)"));
+        assert!(svg.contains("nothing to show"));
+        let svg = counts_over_time(&[line("sent", &[(0.0, 20.0)])], "req/s", 0.4).unwrap();
+        assert!(svg.contains("<circle"), "one second shows as a dot: {svg}");
+        assert!(
+            !svg.contains("0.30000"),
+            "ticks read as short numbers: {svg}"
+        );
         let svg = counts_over_time(&[line("sent", &[])], "requests per second", 0.0).unwrap();
         assert!(svg.contains("requests per second"));
         let svg = latency_over_time(&[line("p50", &[])], 0.0).unwrap();
