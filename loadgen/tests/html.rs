@@ -1,6 +1,7 @@
 //! `--html FILE`, the real binary against a real target: one self-contained
 //! page with its charts and the JSON report's figures, for a run and for a
-//! merge of shards; a path that cannot be written is exit 2 before any load.
+//! merge of shards; a path that cannot be written is exit 2 before any load,
+//! and a run that fails leaves no file behind.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -9,7 +10,7 @@ use std::sync::atomic::Ordering;
 use obslab_loadgen::merge::{MergeArgs, merge};
 use serde_json::Value;
 
-use crate::util::app;
+use crate::util::{app, dead_target};
 
 /// The mix of these tests: a path with characters HTML must escape.
 const MIX: &str = "GET /=3,GET /fail=1,GET /?q=<b>&x=\"1\"=1";
@@ -197,6 +198,22 @@ async fn a_page_that_cannot_be_written_is_exit_2_before_any_load() {
     }
     // Refused before the run: the target saw nothing.
     assert_eq!(seen.hits.load(Ordering::SeqCst), 0);
+
+    // A run that fails leaves no page (nor an empty file) behind.
+    let (dead, _reserved) = dead_target();
+    let never = dir.join("never.html");
+    let never_path = never.to_str().unwrap();
+    let words = [
+        "--progress",
+        "off",
+        "--target",
+        &dead,
+        "--wait-for-target",
+        "200ms",
+    ];
+    let out = loadgen(&[&words[..], &["--html", never_path]].concat(), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!never.exists(), "{never_path} left behind");
 }
 
 /// The `<svg>…</svg>` elements of `page`, in order.

@@ -25,17 +25,20 @@ use anyhow::Context as _;
 pub use self::page::escape;
 use crate::summary::Summary;
 
-/// The page's file, opened for writing before the run.
+/// The page's file, opened for writing before the run. A file it created
+/// is removed again if the page is never written (the run failed).
 #[derive(Debug)]
 pub struct HtmlFile {
     path: PathBuf,
     file: File,
+    created: bool,
 }
 
 impl HtmlFile {
     /// Opens (creating it if needed) `path` for writing, without touching
     /// what it holds until [`HtmlFile::write`]; the error names the file.
     pub fn create(path: &Path) -> anyhow::Result<HtmlFile> {
+        let created = !path.exists();
         let file = File::options()
             .write(true)
             .create(true)
@@ -45,11 +48,13 @@ impl HtmlFile {
         Ok(HtmlFile {
             path: path.to_owned(),
             file,
+            created,
         })
     }
 
     /// Replaces the file's content with the page of `summary`.
     pub fn write(mut self, summary: &Summary) -> anyhow::Result<()> {
+        self.created = false;
         let written = (|| {
             self.file.set_len(0)?;
             self.file.rewind()?;
@@ -58,6 +63,14 @@ impl HtmlFile {
             w.flush()
         })();
         written.with_context(|| format!("--html {}: cannot write it", self.path.display()))
+    }
+}
+
+impl Drop for HtmlFile {
+    fn drop(&mut self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
