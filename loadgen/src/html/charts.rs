@@ -177,10 +177,18 @@ where
         .bold_line_style(BLACK.mix(0.12))
         .draw()?;
     for (line, style) in lines.iter().zip(styles) {
-        chart.draw_series(LineSeries::new(line.points.iter().copied(), *style))?;
-        // A line needs two points: a run of one second shows as dots.
-        if let [point] = line.points[..] {
-            chart.draw_series([Circle::new(point, 4, style.filled())])?;
+        // Over time, a second without data breaks the line.
+        let gap = if axes.end.is_some() {
+            1.0
+        } else {
+            f64::INFINITY
+        };
+        for run in line.points.chunk_by(|a, b| b.0 - a.0 <= gap) {
+            chart.draw_series(LineSeries::new(run.iter().copied(), *style))?;
+            // A line needs two points: a lone second shows as a dot.
+            if let [point] = run {
+                chart.draw_series([Circle::new(*point, 3, style.filled())])?;
+            }
         }
     }
     if lines.iter().all(|line| line.points.is_empty()) {
