@@ -44,7 +44,7 @@ main{max-width:1100px;margin:auto}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:0 0 10px}
 .sub{color:#5b6673;margin:0 0 16px}
 section{background:#fff;border:1px solid #dde3e9;border-radius:8px;padding:16px 20px;margin:0 0 18px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.cards{margin:0 0 18px;display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #dde3e9;border-radius:8px;padding:10px 14px}
 .card b{display:block;font-size:20px}.card span{color:#5b6673;font-size:13px}
 svg{width:100%;height:auto;display:block}
@@ -99,7 +99,7 @@ fn write_document(w: &mut String, s: &Summary, charts: &Charts) -> fmt::Result {
         w,
         "<section id=\"spectrum\"><h2>Latency by percentile</h2>\n{}\n\
          <p class=\"note\">Each line gives, for a percentile on the horizontal axis, the latency \
-         that many answers stayed under: at 99% the p99, at 99.9% the p99.9. The axis counts \
+         that share of the answers stayed under: at 99% the p99, at 99.9% the p99.9. The axis counts \
          nines, so each step to the right is a ten times rarer request, and the latency axis is \
          logarithmic. A flat line is a steady service; a line that rises steeply on the right \
          is a tail a few users feel on every page that makes many requests. The bold line is \
@@ -176,7 +176,7 @@ fn cards(w: &mut String, s: &Summary) -> fmt::Result {
             "<div class=\"card\"><b>{value}</b><span>{name}</span></div>"
         )?;
     }
-    w.push_str("</div>\n<p></p>\n");
+    w.push_str("</div>\n");
     Ok(())
 }
 
