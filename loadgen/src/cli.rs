@@ -6,6 +6,7 @@
 //! the built-in defaults. Nothing after this module re-validates input.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::error::ErrorKind;
@@ -47,7 +48,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Every option can also be set through the environment variable shown.
 #[derive(Debug, Parser)]
 #[command(name = "obslab-loadgen", version, about, long_about = None,
-          after_help = "To add up reports (the shards of one run): obslab-loadgen merge FILE... | -\n(see obslab-loadgen merge --help)")]
+          after_help = "Example: 50 req/s for 2 minutes, the report also as a page to open in a browser:\n  obslab-loadgen --target http://localhost:5000 --rate 50 --duration 2m --html report.html\n\nTo add up reports (the shards of one run): obslab-loadgen merge FILE... | -\n(see obslab-loadgen merge --help)")]
 pub struct Args {
     /// Base URL of the target; mix paths are appended to it
     /// [default: http://localhost:5000]
@@ -125,6 +126,12 @@ pub struct Args {
     /// Report format on stdout (with json, the text summary goes to stderr)
     #[arg(long, env = "LOADGEN_OUTPUT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
+
+    /// Also write the report as one HTML page, self-contained (charts
+    /// inline, nothing loaded from the network): latency by percentile,
+    /// rate and latency over time, status codes, endpoints, settings
+    #[arg(long, env = "LOADGEN_HTML", value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Fail (exit 1) unless METRIC OP VALUE holds, e.g. "p95<500ms",
     /// "error_rate<5%", "achieved_rps>=95", "dropped<1"; repeatable, and
@@ -271,6 +278,7 @@ impl Args {
             ),
             progress: self.progress,
             output: self.output,
+            html: self.html,
             shard,
             start_at: self.start_at,
         })

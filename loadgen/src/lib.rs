@@ -14,7 +14,7 @@
 //! - the run itself: the private `driver` paces, [`recorder`] accumulates
 //!   (mirrored by [`exporter`]), the private `progress` shows it live;
 //! - [`summary`], which measures what the thresholds ask for, and
-//!   [`report`], which renders it;
+//!   [`report`], which renders it (and [`html`], as a page);
 //! - [`merge`], which reads reports back and adds them up into one.
 
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod client;
 mod driver;
 pub mod exporter;
 pub mod hdr;
+pub mod html;
 pub mod limits;
 pub mod merge;
 pub mod mix;

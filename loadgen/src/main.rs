@@ -6,9 +6,11 @@
 //! up instead of running, with the same exit codes.
 
 use std::io::IsTerminal as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use obslab_loadgen::html::HtmlFile;
 use obslab_loadgen::merge::{MergeArgs, merge};
 use obslab_loadgen::{Plan, Summary, report};
 use tracing_subscriber::EnvFilter;
@@ -20,12 +22,19 @@ fn main() -> ExitCode {
     {
         // `merge` names the command in clap's messages.
         let args = MergeArgs::parse_from(std::env::args_os().skip(1));
+        let html = match open_html(args.html.as_deref()) {
+            Ok(html) => html,
+            Err(e) => {
+                eprintln!("obslab-loadgen merge: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
         return match merge(&args) {
             Ok(summary) => {
                 for warning in &summary.warnings {
                     eprintln!("obslab-loadgen merge: warning: {warning}");
                 }
-                finish(&summary, args.output)
+                finish(&summary, args.output, html)
             }
             Err(e) => {
                 eprintln!("obslab-loadgen merge: {e:#}");
@@ -34,6 +43,14 @@ fn main() -> ExitCode {
         };
     }
     let plan = Plan::try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // Before any load: a page that cannot be written is a usage error.
+    let html = match open_html(plan.html.as_deref()) {
+        Ok(html) => html,
+        Err(e) => {
+            eprintln!("obslab-loadgen: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -56,7 +73,7 @@ fn main() -> ExitCode {
             })
         });
     match result {
-        Ok(summary) => finish(&summary, output),
+        Ok(summary) => finish(&summary, output, html),
         Err(e) => {
             eprintln!("obslab-loadgen: {e:#}");
             ExitCode::from(2)
@@ -64,10 +81,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Writes the report; 0 when every threshold held, 1 otherwise.
-fn finish(summary: &Summary, output: obslab_loadgen::Output) -> ExitCode {
+/// Opens the `--html` file, if any, for [`finish`] to write.
+fn open_html(path: Option<&Path>) -> anyhow::Result<Option<HtmlFile>> {
+    path.map(HtmlFile::create).transpose()
+}
+
+/// Writes the report (and its page); 0 when every threshold held, 1
+/// otherwise.
+fn finish(summary: &Summary, output: obslab_loadgen::Output, html: Option<HtmlFile>) -> ExitCode {
     if let Err(e) = report::emit(summary, output) {
         eprintln!("obslab-loadgen: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(Err(e)) = html.map(|page| page.write(summary)) {
+        eprintln!("obslab-loadgen: {e:#}");
         return ExitCode::from(2);
     }
     if summary.passed() {

@@ -6,6 +6,7 @@
 //! a load test depends on how its options were spelt.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::ValueEnum;
@@ -54,6 +55,8 @@ pub struct Plan {
     pub progress: ProgressMode,
     /// Report format.
     pub output: Output,
+    /// Where to write the report as an HTML page, if anywhere.
+    pub html: Option<PathBuf>,
     /// This process's part of the run ([`Shard::WHOLE`] unless sharded).
     pub shard: Shard,
     /// When the schedule starts (`None`: at launch).

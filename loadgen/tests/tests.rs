@@ -14,6 +14,9 @@ mod exit_codes;
 mod failures;
 /// Against obslab-server: answered == increase of `flask_requests_total`.
 mod honesty;
+/// `--html`: one self-contained page for a run and a merge; exit 2 when it
+/// cannot be written, before any load.
+mod html;
 /// Idle keep-alive connections replaced before the target closes them.
 mod idle;
 /// `merge`: shards add up to the server's count, one report to itself, bad

@@ -13,6 +13,7 @@ mod combine;
 mod read;
 
 use std::io::Read as _;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -31,6 +32,9 @@ Examples:
   # every pod of a Kubernetes Indexed Job, thresholds judged on the whole
   kubectl logs -l job-name=loadgen --tail=-1 \\
     | obslab-loadgen merge - --threshold 'p99<500ms' --threshold 'error_rate<1%'
+
+  # the merged report as a page to open in a browser
+  obslab-loadgen merge --html report.html shard-*.json
 
   # one JSON document for jq
   obslab-loadgen merge --output json shard-*.json | jq .latency_ms.p99
@@ -57,6 +61,11 @@ pub struct MergeArgs {
     /// Report format on stdout (with json, the text summary goes to stderr)
     #[arg(long, env = "LOADGEN_OUTPUT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
+
+    /// Also write the merged report as one self-contained HTML page
+    /// (charts inline, nothing loaded from the network)
+    #[arg(long, env = "LOADGEN_HTML", value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Fail (exit 1) unless METRIC OP VALUE holds on the merge, e.g.
     /// "p95<500ms", "error_rate<5%"; repeatable, and comma separated in the
