@@ -12,8 +12,11 @@ mod docs_options;
 mod exit_codes;
 /// Open-model runs without an honest answer: TLS, dead target, redirects, timeouts.
 mod failures;
-/// Against obslab-server: answered == increase of `flask_requests_total`.
+/// Against obslab-server: answered == increase of `flask_requests_total`,
+/// over HTTP/1.1 and h2c.
 mod honesty;
+/// HTTP/2: versions per request, shared connections, reset streams.
+mod http2;
 /// Idle keep-alive connections replaced before the target closes them.
 mod idle;
 /// `merge`: shards add up to the server's count, one report to itself, bad
