@@ -4,6 +4,9 @@
 //! the pure schedule, and runs assert exact counts or generous statistical
 //! bounds, never wall-clock timings.
 
+/// `https://`: HTTP/2 or HTTP/1.1 by ALPN, or as forced.
+#[cfg(feature = "tls")]
+mod alpn;
 /// Closed-model runs: back to back, one connection per worker, reconnects.
 mod closed_model;
 /// The options table of docs/loadgen.md against `--help`.
