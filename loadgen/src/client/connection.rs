@@ -102,9 +102,12 @@ async fn exchange(
         let reused = slot.as_ref().is_some_and(|l| l.usable(client.idle_limit));
         let link = match slot {
             Some(link) if reused => link,
+            // Boxed: opening (a connect, a TLS and an HTTP/2 handshake) is
+            // rare, and its futures are large; inline, they made this
+            // future kilobytes long, copied on every request.
             _ => slot.insert(match shared {
-                Some(shared) => shared.link(client).await?,
-                None => Link::open(client).await?,
+                Some(shared) => Box::pin(shared.link(client)).await?,
+                None => Box::pin(Link::open(client)).await?,
             }),
         };
         match link.send(template).await {
