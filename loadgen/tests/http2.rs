@@ -1,9 +1,10 @@
 //! HTTP/2: which version each request went in, how many connections the
-//! streams shared, and what a reset stream counts as.
+//! streams shared, and what a reset or a `GOAWAY` does to a stream.
 //!
 //! The targets are hyper's own server (HTTP/1.1 and h2c on one port, as
-//! obslab-server), counting requests per version and connections, and bare
-//! `h2` servers that reset streams with a chosen reason.
+//! obslab-server), counting requests per version and connections, bare
+//! `h2` servers that reset streams with a chosen reason, and a few bytes of
+//! hand-written HTTP/2 that answer a stream with a `GOAWAY` below it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -14,7 +15,8 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::util::run;
 
@@ -225,4 +227,86 @@ async fn any_other_reset_counts_as_other_and_is_not_sent_again() {
     assert_eq!(streams.answered.load(SeqCst), 6);
     assert_eq!((s.requests, s.responses, s.errors.other), (10, 6, 4));
     assert_eq!(s.errors.total(), 4);
+}
+
+/// Reads the client's preface and frames until its first HEADERS, then
+/// answers with SETTINGS and `GOAWAY(last_stream_id = 0, NO_ERROR)`: the
+/// stream is above the last id, so the server did not process it.
+async fn go_away_before_any_stream(mut stream: TcpStream) {
+    let mut preface = [0u8; 24];
+    if stream.read_exact(&mut preface).await.is_err() {
+        return;
+    }
+    loop {
+        let mut head = [0u8; 9];
+        if stream.read_exact(&mut head).await.is_err() {
+            return;
+        }
+        let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0u8; length];
+        if stream.read_exact(&mut payload).await.is_err() {
+            return;
+        }
+        if head[3] == 0x1 {
+            break; // HEADERS
+        }
+    }
+    let settings = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+    let go_away = [0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let _ = stream
+        .write_all(&[&settings[..], &go_away[..]].concat())
+        .await;
+    let _ = stream.shutdown().await;
+    // Read until the client closes, so no unread byte turns the close into
+    // a reset that could overtake the GOAWAY.
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest).await;
+}
+
+/// The first connection refuses its stream with a GOAWAY; the others are
+/// served by `h2` and answer 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_above_a_goaways_last_id_is_sent_again() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answered = Arc::new(AtomicU64::new(0));
+    let seen = answered.clone();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((stream, _)) = listener.accept().await {
+            if std::mem::take(&mut first) {
+                tokio::spawn(go_away_before_any_stream(stream));
+                continue;
+            }
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(stream).await else {
+                    return;
+                };
+                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                    seen.fetch_add(1, SeqCst);
+                    let _ = respond.send_response(Response::new(()), true);
+                }
+            });
+        }
+    });
+    let s = run(&[
+        "--target",
+        &url,
+        "--mix",
+        "GET /=1",
+        "--http2",
+        "--concurrency",
+        "1",
+        "--requests",
+        "3",
+    ])
+    .await;
+    assert_eq!(
+        (s.requests, s.responses, s.errors.total()),
+        (3, 3, 0),
+        "{:?}",
+        s.errors
+    );
+    assert_eq!(answered.load(SeqCst), 3);
 }

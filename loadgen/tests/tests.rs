@@ -18,7 +18,8 @@ mod failures;
 /// Against obslab-server: answered == increase of `flask_requests_total`,
 /// over HTTP/1.1 and h2c.
 mod honesty;
-/// HTTP/2: versions per request, shared connections, reset streams.
+/// HTTP/2: versions per request, shared connections, reset streams and a
+/// GOAWAY above a stream.
 mod http2;
 /// Idle keep-alive connections replaced before the target closes them.
 mod idle;
