@@ -19,6 +19,8 @@
 #   SHARD_ONLY=1 bench/loadgen.sh    # only the shards (5.)
 #   SHARD_COUNTS="1 2 4" SHARD_RATE=10000 SHARD_SECS=10 bench/loadgen.sh
 #                                    # (SHARD_COUNTS= skips 5.)
+#   H2_ONLY=1 bench/loadgen.sh       # only HTTP/2 (6.)
+#   H2_CONNS=4 bench/loadgen.sh      # (H2_CONNS= skips 6.)
 #
 # 1. Closed model, same connections and duration, alternating tools:
 #    obslab-loadgen --concurrency C vs wrk -t1 -cC and oha -cC (ratios), and
@@ -42,6 +44,12 @@
 #    and schedule lag p99 vs one process (ratios). Then the cost of carrying
 #    the histograms: the size of a report and of its histograms, and the
 #    time to merge 100 reports (hyperfine when installed, else /usr/bin/time).
+# 6. HTTP/2, closed model, one run each against the same target over h2c
+#    (the warp hello serves HTTP/1.1 and h2c on one port): CONNS workers on
+#    H2_CONNS connections (obslab-loadgen --http2 --concurrency CONNS
+#    --connections H2_CONNS) vs oha --http2 -c H2_CONNS -p CONNS/H2_CONNS
+#    (the same streams on the same connections), and vs obslab-loadgen over
+#    HTTP/1.1 (CONNS workers, a connection each); the ratios.
 #
 # Needs: wrk (Debian package), python3; oha is used when on PATH
 # (`cargo install oha`). The figures the README promises: >= 1.0x oha,
@@ -64,8 +72,8 @@ PATH="$PATH:$HOME/.cargo/bin"
 have_oha=0; command -v oha >/dev/null && have_oha=1
 cargo build --release -q -p obslab-loadgen --bin obslab-loadgen
 cargo build --release -q -p obslab-server --example hello_warp
-LOADGEN=target/release/obslab-loadgen
-BARE=target/release/examples/hello_warp
+LOADGEN=${CARGO_TARGET_DIR:-target}/release/obslab-loadgen
+BARE=${CARGO_TARGET_DIR:-target}/release/examples/hello_warp
 if [ -n "$BEFORE" ] && [ ! -x "$BEFORE" ]; then
   echo "BEFORE=$BEFORE is not an executable" >&2; exit 2
 fi
@@ -149,6 +157,33 @@ PY
   fi
   rm -rf "$tmp"
 }
+H2_CONNS=${H2_CONNS-$THREADS}
+h2_mode() {
+  [ -n "$H2_CONNS" ] || return 0
+  local streams=$((CONNS / H2_CONNS)) lg_h2 oha_h2 lg_h1
+  echo "HTTP/2 (h2c), closed model: $CONNS workers on $H2_CONNS connections, ${SECS}s, one run each (load average $(cut -d' ' -f1 /proc/loadavg))"
+  lg_h2=$(RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --http2 --concurrency "$CONNS" \
+    --connections "$H2_CONNS" --threads "$THREADS" --duration "${SECS}s" --progress off \
+    --output json 2>/dev/null | json_field "f\"{achieved_rps} {protocol}\"")
+  echo "  obslab-loadgen --http2 --concurrency $CONNS --connections $H2_CONNS: ${lg_h2% *} req/s (${lg_h2#* })"
+  lg_h2=${lg_h2% *}
+  lg_h1=$(loadgen_rps)
+  echo "  obslab-loadgen over HTTP/1.1, --concurrency $CONNS ($CONNS connections): $lg_h1 req/s"
+  echo "  ratio HTTP/2 / HTTP/1.1 (obslab-loadgen): $(ratio "$lg_h2" "$lg_h1")x"
+  if [ "$have_oha" = 1 ]; then
+    oha_h2=$(oha -z "${SECS}s" --http2 -c "$H2_CONNS" -p "$streams" --no-tui --output-format json "$URL" 2>/dev/null \
+      | json_field "round(summary['requestsPerSec'], 1)")
+    echo "  oha --http2 -c $H2_CONNS -p $streams: $oha_h2 req/s"
+    echo "  ratio obslab-loadgen / oha over HTTP/2: $(ratio "$lg_h2" "$oha_h2")x"
+  else
+    echo "  oha not found: cargo install oha, then run again for the oha ratio"
+  fi
+}
+if [ "${H2_ONLY:-0}" = 1 ]; then
+  echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  h2_mode
+  exit 0
+fi
 if [ "${SHARD_ONLY:-0}" = 1 ]; then
   echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   shard_mode
@@ -288,6 +323,7 @@ done
 rm -rf "$open_tmp"
 [ "$OPEN_ONLY" = 1 ] && exit 0
 shard_mode
+h2_mode
 
 if [ "$LONG" = 1 ]; then early=60; late=300; else early=10; late=60; fi
 RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate 1000 --duration "$((late + 5))s" \

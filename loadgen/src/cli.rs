@@ -14,7 +14,7 @@ use clap::{CommandFactory as _, Parser};
 use http::header::{HeaderName, HeaderValue};
 use url::Url;
 
-use crate::client::{self, CaCert, IDLE_LIMIT, Trust};
+use crate::client::{self, CaCert, IDLE_LIMIT, Protocol, Trust};
 use crate::mix::{self, Mix};
 use crate::plan::{Model, Output, Plan, ProgressMode};
 use crate::scenario::{self, Scenario};
@@ -74,10 +74,11 @@ pub struct Args {
     #[arg(long, env = "LOADGEN_STAGES", value_name = "STAGES", value_parser = parse_stages)]
     pub stages: Option<Stages>,
 
-    /// Closed model: N workers, one connection each, sending back to back
-    /// (maximum throughput; latency then counts from the actual send)
+    /// Closed model: N workers sending back to back, one connection each
+    /// (over HTTP/2 one stream each, sharing --connections) (maximum
+    /// throughput; latency then counts from the actual send)
     #[arg(long, env = "LOADGEN_CONCURRENCY", value_name = "N", value_parser = parse_count,
-          conflicts_with_all = ["rate", "stages", "max_in_flight", "connections"])]
+          conflicts_with_all = ["rate", "stages", "max_in_flight"])]
     pub concurrency: Option<u64>,
 
     /// Stop sending after this long (e.g. 30s, 5m) [default: until stopped]
@@ -96,9 +97,22 @@ pub struct Args {
     /// Open model: keep-alive connections all senders together keep at most
     /// (like oha's -c); a request due while every one is busy waits for one,
     /// holding its in-flight place, and the wait shows as schedule lag
-    /// (at most --max-in-flight are used) [default: 256]
+    /// (at most --max-in-flight are used). Over HTTP/2: the connections the
+    /// streams share at most, opened as they need them; with --concurrency
+    /// (HTTP/2 only), the workers' connections, one per thread unless given
+    /// [default: 256]
     #[arg(long, env = "LOADGEN_CONNECTIONS", value_name = "N", value_parser = parse_count)]
     pub connections: Option<u64>,
+
+    /// Speak HTTP/2 only: by ALPN on https://, with prior knowledge (h2c)
+    /// on http://. Without it or --http1, https:// negotiates HTTP/2 or
+    /// HTTP/1.1 by ALPN and http:// speaks HTTP/1.1
+    #[arg(long, env = "LOADGEN_HTTP2", conflicts_with = "http1")]
+    pub http2: bool,
+
+    /// Speak HTTP/1.1 only, even to an https:// target that offers HTTP/2
+    #[arg(long, env = "LOADGEN_HTTP1")]
+    pub http1: bool,
 
     /// Sending threads, each running its own single-threaded runtime: the
     /// open model deals the schedule over them, the closed model its workers
@@ -212,9 +226,30 @@ impl Args {
         } else {
             (scn.rate, scn.stages, scn.concurrency)
         };
+        let protocol = match (self.http1, self.http2) {
+            (true, _) => Protocol::Http1,
+            (_, true) => Protocol::Http2,
+            _ => Protocol::Auto,
+        };
+        let connections = self.connections.or(scn.connections).map(to_usize);
+        let target = self
+            .target
+            .or(scn.target)
+            .unwrap_or_else(|| Url::parse(DEFAULT_TARGET).expect("the default target is a URL"));
+        // Over HTTP/1.1 each closed-model worker has its own connection.
+        let http1 = protocol == Protocol::Http1
+            || (protocol == Protocol::Auto && target.scheme() == "http");
+        if let (Some(n), Some(_), true) = (self.connections, concurrency, http1) {
+            let message = format!(
+                "--connections {n} with --concurrency: over HTTP/1.1 each worker has its own connection; only HTTP/2 workers share connections (--http2, or an https:// target that negotiates it)"
+            );
+            return Err(Args::command().error(ErrorKind::ArgumentConflict, message));
+        }
         let model = match concurrency {
             Some(n) => Model::Closed {
                 concurrency: to_usize(n),
+                // A scenario's `connections` (for its open model) is ignored.
+                connections: connections.filter(|_| !http1),
             },
             None => Model::Open {
                 schedule: match stages {
@@ -226,10 +261,7 @@ impl Args {
                     .or(scn.max_in_flight)
                     // The drain at the end takes every permit in one u32 call.
                     .map_or(DEFAULT_MAX_IN_FLIGHT, |n| to_usize(n.min(u32::MAX.into()))),
-                connections: self
-                    .connections
-                    .or(scn.connections)
-                    .map_or(DEFAULT_CONNECTIONS, to_usize),
+                connections: connections.unwrap_or(DEFAULT_CONNECTIONS),
             },
         };
         // A flag's header replaces the scenario's of the same name.
@@ -243,7 +275,7 @@ impl Args {
         let mut thresholds = scn.thresholds;
         thresholds.extend(self.thresholds);
         let shard = self.shard.unwrap_or(Shard::WHOLE);
-        if let Model::Closed { concurrency } = model {
+        if let Model::Closed { concurrency, .. } = model {
             if (concurrency as u64) < shard.count {
                 let message = format!(
                     "--concurrency {concurrency} is below the number of shards of --shard {shard}: each shard needs at least one worker"
@@ -252,9 +284,8 @@ impl Args {
             }
         }
         Ok(Plan {
-            target: self.target.or(scn.target).unwrap_or_else(|| {
-                Url::parse(DEFAULT_TARGET).expect("the default target is a URL")
-            }),
+            target,
+            protocol,
             mix: self.mix.or(scn.mix).unwrap_or_else(|| {
                 mix::parse_mix(mix::DEFAULT_MIX).expect("the default mix parses")
             }),

@@ -4,7 +4,9 @@
 //! contract: `loadgen_requests_total{method,endpoint,status}`,
 //! `loadgen_errors_total{kind}`, `loadgen_dropped_total{method,endpoint}`,
 //! `loadgen_request_duration_seconds{method,endpoint}`, `loadgen_in_flight`,
-//! `loadgen_target_rate` and `loadgen_schedule_lag_seconds`. The registry is
+//! `loadgen_target_rate` and `loadgen_schedule_lag_seconds`, then
+//! `loadgen_protocol_info{method,endpoint,protocol}` (1 for each HTTP
+//! version an entry's answers came in). The registry is
 //! owned (no global state), and every label handle is resolved when the run
 //! starts, one set per mix entry, so a request costs atomic adds, not a hash
 //! and a lock. Status codes are resolved on first sight into a fixed table.
@@ -17,12 +19,12 @@ use anyhow::Context as _;
 use prometheus::process_collector::ProcessCollector;
 use prometheus::{
     Encoder as _, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    IntGauge, Opts, Registry, TextEncoder,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use tokio::net::TcpListener;
 use warp::Filter as _;
 
-use crate::client::ErrorKind;
+use crate::client::{ErrorKind, Seen};
 use crate::mix::Mix;
 
 /// Latency buckets (seconds): 1 ms to 10 s, then `+Inf`.
@@ -40,6 +42,8 @@ const STATUS_SLOTS: usize = 900;
 pub struct Metrics {
     registry: Registry,
     entries: Vec<EntryMetrics>,
+    protocols: IntGaugeVec,
+    seen: Seen,
     errors: [IntCounter; 3],
     in_flight: IntGauge,
     target_rate: Gauge,
@@ -76,8 +80,9 @@ impl EntryMetrics {
 }
 
 impl Metrics {
-    /// Registers every family and resolves the handles of each mix entry.
-    pub fn new(mix: &Mix) -> prometheus::Result<Self> {
+    /// Registers every family and resolves the handles of each mix entry;
+    /// the protocols come from `seen` when scraped.
+    pub fn new(mix: &Mix, seen: Seen) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new(
@@ -127,6 +132,14 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(target_rate.clone()))?;
         registry.register(Box::new(schedule_lag.clone()))?;
+        let protocols = IntGaugeVec::new(
+            Opts::new(
+                "loadgen_protocol_info",
+                "1 for each HTTP version (HTTP/1.1, HTTP/2) a mix entry's answers came in.",
+            ),
+            &["method", "endpoint", "protocol"],
+        )?;
+        registry.register(Box::new(protocols.clone()))?;
         registry.register(Box::new(ProcessCollector::for_self()))?;
 
         let entries = mix
@@ -148,6 +161,8 @@ impl Metrics {
         Ok(Self {
             registry,
             entries,
+            protocols,
+            seen,
             errors,
             in_flight,
             target_rate,
@@ -191,6 +206,13 @@ impl Metrics {
 
     /// The text exposition of every family.
     pub fn render(&self) -> String {
+        for (i, entry) in self.entries.iter().enumerate() {
+            let [method, endpoint] = &entry.labels;
+            for protocol in self.seen.names(i) {
+                let labels = [method.as_str(), endpoint.as_str(), protocol];
+                self.protocols.with_label_values(&labels).set(1);
+            }
+        }
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)

@@ -75,13 +75,13 @@ impl LoadTest {
             &plan.target,
             &plan.mix,
             &plan.headers,
-            plan.timeout,
-            plan.idle_limit,
+            (plan.timeout, plan.idle_limit),
+            plan.protocol,
             &plan.trust,
         )?;
         let (metrics, metrics_addr, exporter) = match plan.metrics_listen {
             Some(addr) => {
-                let metrics = Arc::new(Metrics::new(&plan.mix)?);
+                let metrics = Arc::new(Metrics::new(&plan.mix, client.seen().clone())?);
                 let listener = exporter::bind(addr).await?;
                 let local = listener.local_addr()?;
                 let task = tokio::spawn(exporter::serve(metrics.clone(), listener));
@@ -135,11 +135,13 @@ impl LoadTest {
             tracing::info!("stopping: waiting for the requests in flight");
             let _ = stop_tx.send(true);
         });
+        let mut client = self.client.clone();
+        client.settle().await;
         let cpu_before = limits::process_cpu_seconds();
         let (start, started_at) = start_instant(plan.start_at)?;
         self.recorder.start_at(start);
         let ctx = Arc::new(Context {
-            client: self.client.clone(),
+            client,
             mix: plan.mix.clone(),
             recorder: self.recorder.clone(),
             start,
@@ -186,8 +188,12 @@ impl LoadTest {
                 };
                 driver::open(ctx, schedule, caps, plan.worker_threads(), stop).await
             }
-            Model::Closed { concurrency } => {
-                driver::closed(ctx, *concurrency, plan.worker_threads(), stop).await
+            Model::Closed {
+                concurrency,
+                connections,
+            } => {
+                let workers = (*concurrency, *connections);
+                driver::closed(ctx, workers, plan.worker_threads(), stop).await
             }
         };
         monitor.finish();
@@ -228,6 +234,8 @@ impl LoadTest {
             timeline,
         };
         let mut summary = Summary::build(info, &plan.mix, &self.recorder.snapshot());
+        let seen = self.client.seen();
+        summary.set_protocols((0..plan.mix.entries().len()).map(|i| seen.report(i)));
         summary.thresholds = plan
             .thresholds
             .iter()

@@ -13,7 +13,7 @@ use clap::ValueEnum;
 use http::header::HeaderMap;
 use url::Url;
 
-use crate::client::Trust;
+use crate::client::{Protocol, Trust};
 use crate::mix::Mix;
 use crate::schedule::Schedule;
 use crate::shard::Shard;
@@ -24,6 +24,8 @@ use crate::threshold::Threshold;
 pub struct Plan {
     /// Base URL of the target.
     pub target: Url,
+    /// The HTTP version asked for (`--http1`, `--http2`, or by ALPN).
+    pub protocol: Protocol,
     /// The weighted requests.
     pub mix: Mix,
     /// Open or closed model.
@@ -81,6 +83,9 @@ pub enum Model {
     Closed {
         /// Number of workers.
         concurrency: usize,
+        /// HTTP/2: the connections the workers share (`None`: one per
+        /// thread); over HTTP/1 each worker has its own.
+        connections: Option<usize>,
     },
 }
 
@@ -91,10 +96,15 @@ impl Plan {
     pub fn worker_threads(&self) -> usize {
         match self.model {
             Model::Open { .. } => self.threads.max(1),
-            Model::Closed { concurrency } => {
+            Model::Closed {
+                concurrency,
+                connections,
+            } => {
+                // Over HTTP/2, a thread without a connection would idle.
                 let workers = self.shard.share(concurrency as u64);
-                self.threads
-                    .clamp(1, usize::try_from(workers).unwrap_or(usize::MAX).max(1))
+                let most = usize::try_from(workers).unwrap_or(usize::MAX);
+                let most = connections.map_or(most, |c| most.min(c));
+                self.threads.clamp(1, most.max(1))
             }
         }
     }

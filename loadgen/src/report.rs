@@ -52,6 +52,9 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
         };
         writeln!(w, "  merged        {n} report(s){missing}")?;
     }
+    if let Some(protocol) = &s.protocol {
+        writeln!(w, "  protocol      {}", protocol_line(s, protocol))?;
+    }
     writeln!(w, "  duration      {:.3} s", s.duration_s)?;
     writeln!(
         w,
@@ -154,4 +157,24 @@ fn status_line(codes: &BTreeMap<String, u64>) -> String {
         .map(|(code, n)| format!("{code}: {n}"))
         .collect();
     parts.join(", ")
+}
+
+/// The run's HTTP version; when mixed, each endpoint's.
+fn protocol_line(s: &Summary, protocol: &str) -> String {
+    if protocol != crate::client::MIXED {
+        return protocol.to_owned();
+    }
+    let each: Vec<String> = s
+        .endpoints
+        .iter()
+        .filter_map(|e| {
+            Some(format!(
+                "{} {} {}",
+                e.method,
+                e.path,
+                e.protocol.as_deref()?
+            ))
+        })
+        .collect();
+    format!("{protocol}: {}", each.join(", "))
 }

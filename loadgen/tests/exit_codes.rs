@@ -180,3 +180,32 @@ async fn sigterm_stops_the_run_and_still_prints_the_report() {
     assert!(doc["requests"].as_u64().unwrap() >= 10);
     assert_eq!(doc["requests"], doc["responses"]);
 }
+
+/// `LOADGEN_HTTP2` and `LOADGEN_HTTP1` are the flags' twins: one picks the
+/// protocol, both together are a usage error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_flags_have_environment_twins() {
+    let (target, _seen) = app().await;
+    let with_env = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
+        cmd.args(["--progress", "off", "--output", "json", "--target", &target])
+            .args(["--mix", "GET /=1", "--requests", "5"])
+            .envs(vars.iter().copied())
+            .env("RUST_LOG", "warn");
+        tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+    };
+    let out = with_env(&[("LOADGEN_HTTP2", "true")]).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["protocol"], "HTTP/2", "{report}");
+
+    let both = [("LOADGEN_HTTP2", "true"), ("LOADGEN_HTTP1", "true")];
+    let out = with_env(&both).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--http1") && stderr.contains("--http2"),
+        "{stderr}"
+    );
+}

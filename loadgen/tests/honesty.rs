@@ -4,7 +4,8 @@
 //! the increase of the server's `flask_requests_total{endpoint=...}` over
 //! the run: nothing lost (a slow answer is not a timeout), nothing invented
 //! (no retries, no followed redirects). Both models, since they send
-//! differently (a pool of connections; one connection per worker).
+//! differently (a pool of connections; one connection per worker), over
+//! HTTP/1.1 and over h2c.
 
 use std::collections::BTreeMap;
 
@@ -20,13 +21,45 @@ async fn open_model_answers_equal_the_servers_count_per_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_model_answers_equal_the_servers_count_per_endpoint() {
-    answers_equal_the_servers_count(&["--concurrency", "8", "--requests", "1000"], 1000).await;
+    let s =
+        answers_equal_the_servers_count(&["--concurrency", "8", "--requests", "1000"], 1000).await;
+    assert_eq!(s.protocol.as_deref(), Some("HTTP/1.1"));
+}
+
+/// obslab-server answers h2c (prior knowledge) on its one port: the open
+/// model's streams, multiplexed, are counted as HTTP/1's requests are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_over_h2c_answers_equal_the_servers_count_per_endpoint() {
+    let words = ["--http2", "--rate", "300", "--duration", "1s"];
+    let s = answers_equal_the_servers_count(&words, 300).await;
+    assert_eq!(s.protocol.as_deref(), Some("HTTP/2"));
+    assert!(
+        s.endpoints
+            .iter()
+            .all(|e| e.protocol.as_deref() == Some("HTTP/2"))
+    );
+}
+
+/// The closed model's eight workers share two h2c connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_over_h2c_answers_equal_the_servers_count_per_endpoint() {
+    let words = [
+        "--http2",
+        "--concurrency",
+        "8",
+        "--connections",
+        "2",
+        "--requests",
+        "1000",
+    ];
+    let s = answers_equal_the_servers_count(&words, 1000).await;
+    assert_eq!(s.protocol.as_deref(), Some("HTTP/2"));
 }
 
 /// Runs the default mix with `model` options against obslab-server, which
 /// must send `sent` requests, and compares the report with the server's
-/// counters, endpoint by endpoint.
-async fn answers_equal_the_servers_count(model: &[&str], sent: u64) {
+/// counters, endpoint by endpoint; returns the report.
+async fn answers_equal_the_servers_count(model: &[&str], sent: u64) -> obslab_loadgen::Summary {
     // /slow answers within 20 ms, or times out after 50 ms, to keep it short.
     let config = obslab_server::Config::try_parse_from([
         "obslab-server",
@@ -84,4 +117,5 @@ async fn answers_equal_the_servers_count(model: &[&str], sent: u64) {
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+    s
 }

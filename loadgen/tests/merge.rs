@@ -198,7 +198,8 @@ async fn a_missing_shard_is_merged_with_a_warning_and_listed() {
 }
 
 /// Every figure of one report comes back from its merge: counts,
-/// percentiles, rates, window, histograms and timeline.
+/// percentiles, rates, window, histograms and timeline; its protocol too,
+/// and merged with a report in another protocol, `mixed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merging_one_report_reproduces_it() {
     let (base, stop) = server().await;
@@ -234,6 +235,34 @@ async fn merging_one_report_reproduces_it() {
     // What a merge adds; the rest must be the report as it was.
     merged.as_object_mut().unwrap().remove("merged_reports");
     assert_eq!(merged, original);
+
+    // Two reports (say, two replicas of compose) in one protocol keep it;
+    // in two protocols the merge says `mixed`, endpoint by endpoint.
+    assert_eq!(original["protocol"], "HTTP/1.1");
+    let mut other = original.clone();
+    other["protocol"] = "HTTP/2".into();
+    for endpoint in other["endpoints"].as_array_mut().unwrap() {
+        endpoint["protocol"] = "HTTP/2".into();
+    }
+    let twin = dir.join("twin.json");
+    std::fs::write(&twin, serde_json::to_string(&other).unwrap()).unwrap();
+    let (code, stdout, stderr) = merge(&["--output", "json", path(&file), path(&file)]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json(&stdout)["protocol"], "HTTP/1.1");
+    let (code, stdout, stderr) = merge(&["--output", "json", path(&file), path(&twin)]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let mixed = json(&stdout);
+    assert_eq!(mixed["protocol"], "mixed");
+    assert!(
+        mixed["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["responses"] == 0 || e["protocol"] == "mixed"),
+        "{mixed}"
+    );
+    let (_, text, _) = merge(&[path(&file), path(&twin)]).await;
+    assert!(text.contains("protocol      mixed: GET / mixed"), "{text}");
     stop.send(()).unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -125,6 +125,7 @@ fn summary(p95: f64, statuses: &[(&str, u64)], errors: u64) -> Summary {
         },
         status_codes,
         endpoints: Vec::new(),
+        protocol: None,
         thresholds: Vec::new(),
         schedule_lag_ms: None,
         warnings: Vec::new(),
@@ -203,10 +204,7 @@ fn bad_options_exit_2_naming_the_option() {
         (&["--duration", "0s"], "--duration"),
         (&["--concurrency", "0"], "--concurrency"),
         (&["--concurrency", "4", "--rate", "10"], "--concurrency"),
-        (
-            &["--concurrency", "4", "--connections", "2"],
-            "--concurrency",
-        ),
+        (&["--http1", "--http2"], "--http"),
         (&["--connections", "0"], "--connections"),
         (&["--scenario", "/nonexistent.yaml"], "--scenario"),
         (&["--shard", "3/3"], "--shard"),
@@ -219,6 +217,57 @@ fn bad_options_exit_2_naming_the_option() {
         assert_eq!(err.exit_code(), 2, "{words:?}");
         assert!(err.to_string().contains(option), "{words:?}: {err}");
     }
+}
+
+/// Closed-model workers share `--connections` only over HTTP/2; over
+/// HTTP/1.1 each has its own, so asking for fewer is a usage error.
+#[test]
+fn closed_model_connections_need_http2() {
+    for words in [
+        &["--concurrency", "4", "--connections", "2"][..],
+        &[
+            "--concurrency",
+            "4",
+            "--connections",
+            "2",
+            "--http1",
+            "--target",
+            "https://x",
+        ],
+    ] {
+        let err = Plan::try_parse_from(["obslab-loadgen"].iter().chain(words)).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{words:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("--connections 2") && message.contains("HTTP/2"),
+            "{message}"
+        );
+    }
+    for words in [
+        &["--concurrency", "4", "--connections", "2", "--http2"][..],
+        &[
+            "--concurrency",
+            "4",
+            "--connections",
+            "2",
+            "--target",
+            "https://x",
+        ],
+    ] {
+        let plan = Plan::try_parse_from(["obslab-loadgen"].iter().chain(words)).unwrap();
+        assert!(
+            matches!(
+                plan.model,
+                Model::Closed {
+                    concurrency: 4,
+                    connections: Some(2)
+                }
+            ),
+            "{words:?}"
+        );
+    }
+    let plan = Plan::try_parse_from(["obslab-loadgen", "--http2"]).unwrap();
+    assert_eq!(plan.protocol, obslab_loadgen::client::Protocol::Http2);
 }
 
 #[test]
@@ -306,7 +355,13 @@ fn scenario_file_gives_the_same_plan_as_flags() {
     // Flags override the file; pacing flags replace the file's pacing.
     let overridden =
         Plan::try_parse_from(["obslab-loadgen", "--scenario", path, "--concurrency", "3"]).unwrap();
-    assert!(matches!(overridden.model, Model::Closed { concurrency: 3 }));
+    assert!(matches!(
+        overridden.model,
+        Model::Closed {
+            concurrency: 3,
+            connections: None
+        }
+    ));
     // A header flag replaces the file's header of the same name.
     let header =
         Plan::try_parse_from(["obslab-loadgen", "--scenario", path, "--header", "X-Lab: 2"])

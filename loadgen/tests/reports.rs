@@ -54,6 +54,7 @@ async fn json_report_has_every_field_of_the_spec() {
         "target_rps",
         "endpoints",
         "thresholds",
+        "protocol",
     ]
     .iter()
     .chain(&counts)
@@ -173,9 +174,12 @@ async fn metrics_mirror_the_report_and_pass_promtool() {
         "loadgen_in_flight 0",
         "loadgen_target_rate 0",
         "loadgen_schedule_lag_seconds_count 60",
+        r#"loadgen_protocol_info{endpoint="/",method="GET",protocol="HTTP/1.1"} 1"#,
+        r#"loadgen_protocol_info{endpoint="/fail",method="GET",protocol="HTTP/1.1"} 1"#,
     ] {
         assert!(text.contains(name), "missing {name}");
     }
+    assert!(!text.contains(r#"protocol="HTTP/2""#), "{text}");
     promtool_accepts(&text);
 }
 

@@ -4,6 +4,9 @@
 //! the pure schedule, and runs assert exact counts or generous statistical
 //! bounds, never wall-clock timings.
 
+/// `https://`: HTTP/2 or HTTP/1.1 by ALPN, or as forced.
+#[cfg(feature = "tls")]
+mod alpn;
 /// Closed-model runs: back to back, one connection per worker, reconnects.
 mod closed_model;
 /// The options table of docs/loadgen.md against `--help`.
@@ -12,11 +15,15 @@ mod docs_options;
 mod exit_codes;
 /// Open-model runs without an honest answer: TLS, dead target, redirects, timeouts.
 mod failures;
-/// Against obslab-server: answered == increase of `flask_requests_total`.
+/// Against obslab-server: answered == increase of `flask_requests_total`,
+/// over HTTP/1.1 and h2c.
 mod honesty;
 /// `--html`: one self-contained page for a run and a merge; exit 2 when it
 /// cannot be written, before any load.
 mod html;
+/// HTTP/2: versions per request, shared connections, reset streams and a
+/// GOAWAY above a stream.
+mod http2;
 /// Idle keep-alive connections replaced before the target closes them.
 mod idle;
 /// `merge`: shards add up to the server's count, one report to itself, bad

@@ -382,6 +382,34 @@ mod http2 {
         );
     }
 
+    /// One port, both protocols: an HTTP/1.1 request and h2c streams on
+    /// the same listener, each answered in its own version and counted.
+    #[tokio::test]
+    async fn one_port_serves_http1_and_h2c_side_by_side() {
+        let server = TestServer::start(&[]).await;
+        let http1 = server
+            .client
+            .get(server.url("/livez"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(http1.version(), http::Version::HTTP_11);
+        assert_eq!(http1.status(), StatusCode::OK);
+        let (send, _driver) = connect(server.addr).await;
+        let mut send = send.ready().await.unwrap();
+        for _ in 0..3 {
+            let (response, _) = send.send_request(get("/livez"), true).unwrap();
+            let response = response.await.unwrap();
+            assert_eq!(response.version(), http::Version::HTTP_2);
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let text = server.scrape().await;
+        assert_eq!(
+            sum(&text, "flask_requests_total", &[("endpoint", "/livez")]),
+            4.0
+        );
+    }
+
     #[tokio::test]
     async fn an_h2_header_list_over_the_limit_is_refused() {
         let server = TestServer::start(&[]).await;

@@ -1,100 +1,84 @@
-//! A closed-model worker's own keep-alive connection.
+//! A connection a request goes on: a closed-model worker's own, or one an
+//! open-model sender lends to one request at a time.
 //!
-//! As in wrk and oha, each worker owns one HTTP/1 connection, so a worker
-//! never waits on a pool's lock or hash lookup. The connection is opened at
-//! the first send and again whenever the target closes it; a request that
-//! was never written (the kept-alive connection closed first) is sent anew,
-//! one the target may have seen never is. A connection idle for longer than
-//! the client's idle limit is closed and a new one opened before the next
-//! request, which so never meets a target closing it for idleness.
+//! Over HTTP/1, as in wrk and oha, each [`Connection`] owns one keep-alive
+//! connection, so a worker never waits on a pool's lock or hash lookup.
+//! Over HTTP/2 several `Connection`s share one [`Shared`] connection, one
+//! stream each. A connection is opened at the first send and again
+//! whenever the target closes it; a request the target never saw (the
+//! kept-alive connection closed before it was written, or HTTP/2 refused
+//! its stream) is sent anew, one the target may have seen never is. An
+//! HTTP/1 connection idle for longer than the client's idle limit is closed
+//! and a new one opened before the next request, which so never meets a
+//! target closing it for idleness (HTTP/2 says so with a `GOAWAY`, and the
+//! streams it did not take are sent again).
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::Full;
+use http::Response;
 use hyper::body::Incoming;
-use hyper::client::conn::http1;
-use tokio::task::AbortHandle;
+use tokio::sync::Mutex;
 use tokio::time::Instant;
-use tower_service::Service as _;
 
 use super::Client;
 use super::answer::answer;
+use super::link::{Failed, Link};
 use super::outcome::{Outcome, RequestError};
 
-/// One closed-model worker's own HTTP/1 connection: opened at the first
-/// send and again whenever the target closes it.
+/// Refused HTTP/2 streams one request may meet before it counts as
+/// failed (a target that refuses everything is not retried forever).
+const REFUSALS: u32 = 8;
+
+/// Where a request goes: an HTTP/1 connection of its own, or a stream on
+/// a [`Shared`] HTTP/2 connection; opened at the first send and again
+/// whenever the target closes it.
 #[derive(Debug)]
 pub struct Connection {
     client: Client,
     link: Option<Link>,
+    shared: Option<Arc<Shared>>,
 }
 
-/// An open connection: the handle requests go through, and the task that
-/// drives the socket, stopped (closing the socket) when the link is dropped.
-#[derive(Debug)]
-struct Link {
-    sender: http1::SendRequest<Full<Bytes>>,
-    driver: AbortHandle,
-    /// When its last answer ended (or it was opened): idle since.
-    idle_since: Instant,
-}
+/// An HTTP/2 connection several [`Connection`]s send their streams on,
+/// opened by the first that needs it and again once the target closed it.
+#[derive(Debug, Default)]
+pub struct Shared(Mutex<Option<Link>>);
 
-impl Drop for Link {
-    fn drop(&mut self) {
-        self.driver.abort();
-    }
-}
-
-impl Link {
-    /// Dials the target and starts an HTTP/1 connection on this runtime.
-    async fn open(client: &Client) -> Result<Link, RequestError> {
-        let io = client
-            .connector
-            .clone()
-            .call(client.dial.clone())
-            .await
-            .map_err(RequestError::connect)?;
-        let (sender, connection) = http1::handshake(io).await.map_err(RequestError::connect)?;
-        let driver = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection closed: {e}");
-            }
-        })
-        .abort_handle();
-        Ok(Link {
-            sender,
-            driver,
-            idle_since: Instant::now(),
-        })
-    }
-
-    /// Whether a request may go on this connection: the target has not
-    /// closed it, and it has not been idle past `idle_limit` (the target
-    /// may be closing it).
-    fn usable(&self, idle_limit: Duration) -> bool {
-        !self.sender.is_closed() && self.idle_since.elapsed() <= idle_limit
+impl Shared {
+    /// A handle on the open connection, or on a new one.
+    async fn link(&self, client: &Client) -> Result<Link, RequestError> {
+        let mut slot = self.0.lock().await;
+        if let Some(link) = slot.as_ref().filter(|l| l.usable(std::time::Duration::MAX)) {
+            return Ok(link.share().expect("only HTTP/2 links are shared"));
+        }
+        let link = Link::open(client).await?;
+        // A target that answered ALPN with HTTP/1.1 after all: not shared.
+        *slot = link.share();
+        Ok(link)
     }
 }
 
 impl Connection {
-    /// A connection for `client`'s target, opened at the first send.
-    pub(super) fn new(client: Client) -> Self {
-        Self { client, link: None }
+    /// A connection for `client`'s target, opened at the first send; with
+    /// `shared`, on that HTTP/2 connection.
+    pub(super) fn new(client: Client, shared: Option<Arc<Shared>>) -> Self {
+        Self {
+            client,
+            link: None,
+            shared,
+        }
     }
 
     /// Sends mix entry `idx` once on this connection and reads the whole
     /// answer.
     pub async fn send(&mut self, idx: usize) -> Outcome {
-        let template = &self.client.templates[idx];
-        let request = template.request(&template.origin);
-        let exchange = exchange(&self.client, &mut self.link, request);
+        let exchange = exchange(&self.client, &mut self.link, self.shared.as_deref(), idx);
         let answer = answer(self.client.timeout, exchange).await;
         if !answer.connection_reusable {
             // A timed-out or broken exchange may still hold the connection
             // (HTTP/1 sends the next request only after this answer): the
-            // next request goes on a new one.
+            // next request goes on a new one (an HTTP/2 stream, on the
+            // shared connection).
             self.link = None;
         } else if let Some(link) = &mut self.link {
             link.idle_since = Instant::now();
@@ -103,37 +87,44 @@ impl Connection {
     }
 }
 
-/// Sends `request` on `slot`'s connection, opening one first when there is
-/// none, the target closed it or it was idle past the client's limit.
+/// Sends entry `idx` on `slot`'s connection, opening one first (or taking
+/// `shared`'s) when there is none, the target closed it or it was idle
+/// past the client's limit.
 async fn exchange(
     client: &Client,
     slot: &mut Option<Link>,
-    mut request: Request<Full<Bytes>>,
+    shared: Option<&Shared>,
+    idx: usize,
 ) -> Result<Response<Incoming>, RequestError> {
+    let template = &client.templates[idx];
+    let mut refusals = 0;
     loop {
         let reused = slot.as_ref().is_some_and(|l| l.usable(client.idle_limit));
-        let sender = match slot {
-            Some(link) if reused => &mut link.sender,
-            _ => &mut slot.insert(Link::open(client).await?).sender,
+        let link = match slot {
+            Some(link) if reused => link,
+            // Boxed: opening (a connect, a TLS and an HTTP/2 handshake) is
+            // rare, and its futures are large; inline, they made this
+            // future kilobytes long, copied on every request.
+            _ => slot.insert(match shared {
+                Some(shared) => Box::pin(shared.link(client)).await?,
+                None => Box::pin(Link::open(client)).await?,
+            }),
         };
-        if let Err(e) = sender.ready().await {
-            *slot = None;
-            if reused {
-                // Closed by the target while idle: nothing was sent.
-                tracing::debug!("idle connection closed: {e}");
-                continue;
+        match link.send(template).await {
+            Ok(response) => {
+                client.seen.mark(idx, response.version());
+                return Ok(response);
             }
-            return Err(RequestError::other(e));
-        }
-        match sender.try_send_request(request).await {
-            Ok(response) => return Ok(response),
-            Err(mut e) => {
+            Err(failed) => {
                 *slot = None;
-                match e.take_message() {
-                    // Never written (the kept-alive connection closed first):
-                    // the target did not see it; send it anew.
-                    Some(unsent) if reused => request = unsent,
-                    _ => return Err(RequestError::other(e.into_error())),
+                match failed {
+                    // Closed by the target while idle: nothing was sent.
+                    Failed::Unsent(e) if reused => tracing::debug!("{}", e.chain()),
+                    Failed::Refused(e) if refusals < REFUSALS => {
+                        refusals += 1;
+                        tracing::debug!("stream refused, sent again: {}", e.chain());
+                    }
+                    Failed::Unsent(e) | Failed::Refused(e) | Failed::Seen(e) => return Err(e),
                 }
             }
         }

@@ -9,9 +9,13 @@
 //! Two ways to send share those templates and that accounting:
 //! [`Client::send`] goes through hyper's connection pool (no longer used by
 //! the driver: its checkout and connects under bursts stalled the open
-//! model); a [`Connection`] is one keep-alive connection, owned by a
-//! closed-model worker or lent to one open-model request at a time by its
-//! sender thread.
+//! model); a [`Connection`] is one keep-alive connection (over HTTP/2, one
+//! stream on a [`Shared`] connection), owned by a closed-model worker or
+//! lent to one open-model request at a time by its sender thread.
+//!
+//! The HTTP version is the one asked for or negotiated ([`Protocol`]);
+//! [`Client::settle`] learns, before the run, whether the target's
+//! connections multiplex, which decides how the drivers share them.
 //!
 //! Both drop a connection that has been idle for longer than an idle limit
 //! ([`IDLE_LIMIT`] by default) and open a new one, so a request never goes
@@ -28,8 +32,10 @@
 
 mod answer;
 mod connection;
+mod link;
 mod outcome;
 mod pool;
+mod protocol;
 mod template;
 mod tls;
 mod wait;
@@ -43,12 +49,14 @@ use http::header::HeaderMap;
 use tower_service::Service as _;
 use url::Url;
 
-pub use self::connection::Connection;
+pub use self::connection::{Connection, Shared};
 pub use self::outcome::{ErrorKind, Outcome, RequestError};
+pub use self::protocol::{MIXED, Protocol, Seen, combine};
 pub use self::tls::{CaCert, Trust, parse_ca_cert};
 pub use self::wait::wait_for;
 
 use self::answer::answer;
+use self::link::Link;
 use self::pool::{Connector, Pooled};
 use self::template::Template;
 use crate::mix::Mix;
@@ -73,39 +81,83 @@ pub struct Client {
     timeout: Duration,
     /// A connection idle for longer is not used again.
     idle_limit: Duration,
+    /// The HTTP version asked for.
+    protocol: Protocol,
+    /// Whether the target's connections are HTTP/2 (see [`Client::settle`]).
+    multiplex: bool,
+    /// The versions the answers came in, per mix entry.
+    seen: Seen,
 }
 
 impl Client {
     /// Builds the client and the request templates for `mix` at `target`,
-    /// trusting the certificates `trust` says; a connection idle for longer
-    /// than `idle_limit` is not used again.
+    /// speaking `protocol` and trusting the certificates `trust` says; a
+    /// connection idle for longer than `idle_limit` is not used again.
     pub fn new(
         target: &Url,
         mix: &Mix,
         headers: &HeaderMap,
-        timeout: Duration,
-        idle_limit: Duration,
+        (timeout, idle_limit): (Duration, Duration),
+        protocol: Protocol,
         trust: &Trust,
     ) -> anyhow::Result<Self> {
         let templates = template::templates(target, mix, headers)?;
         let dial = format!("{}://{}", target.scheme(), template::authority(target)?)
             .parse()
             .with_context(|| format!("{target} has no host to connect to"))?;
-        let connector = pool::connector(target, trust)?;
+        let connector = pool::connector(target, trust, protocol)?;
         Ok(Self {
-            pool: pool::pooled(connector.clone(), idle_limit),
+            pool: pool::pooled(connector.clone(), idle_limit, protocol),
             connector,
             dial,
             templates,
             timeout,
             idle_limit,
+            protocol,
+            multiplex: protocol == Protocol::Http2,
+            seen: Seen::new(mix.entries().len()),
         })
+    }
+
+    /// With neither `--http1` nor `--http2`, an `https://` target's
+    /// connections speak what ALPN picks: one connection made now (a TLS
+    /// handshake, no request) tells whether they multiplex. When it cannot
+    /// be made, HTTP/1's way of sharing connections is kept (each one still
+    /// speaks what it negotiated) and the run goes on, counting the errors.
+    pub async fn settle(&mut self) {
+        if self.protocol != Protocol::Auto || self.dial.scheme_str() != Some("https") {
+            return;
+        }
+        let probe = tokio::time::timeout(self.timeout, Link::open(self)).await;
+        match probe.unwrap_or(Err(RequestError::Timeout(self.timeout))) {
+            Ok(link) => self.multiplex = link.share().is_some(),
+            Err(e) => tracing::warn!(
+                "cannot learn the target's HTTP version (ALPN), sharing connections as for HTTP/1.1: {}",
+                e.chain()
+            ),
+        }
+    }
+
+    /// Whether requests share connections as HTTP/2 streams.
+    pub fn multiplexes(&self) -> bool {
+        self.multiplex
+    }
+
+    /// The versions the answers came in, per mix entry.
+    pub fn seen(&self) -> &Seen {
+        &self.seen
     }
 
     /// A keep-alive connection of its own for one closed-model worker,
     /// opened at its first send.
     pub fn connection(&self) -> Connection {
-        Connection::new(self.clone())
+        Connection::new(self.clone(), None)
+    }
+
+    /// A stream on `shared`, an HTTP/2 connection opened by the first
+    /// request that needs it.
+    pub fn stream(&self, shared: &Arc<Shared>) -> Connection {
+        Connection::new(self.clone(), Some(shared.clone()))
     }
 
     /// Opens one connection to the target (TCP, then the TLS handshake for

@@ -24,14 +24,18 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{Context, on_threads};
+use crate::client::{Connection, Shared};
 
 /// Runs `concurrency` workers back to back over `threads` threads (at
 /// most one per worker: see [`crate::plan::Plan::worker_threads`]) until the
 /// deadline, the request count or `stop`; returns the end of the sending
 /// window.
 ///
-/// Each worker owns one keep-alive connection, as in wrk and oha, so
-/// `concurrency` is also the number of connections. The workers are dealt
+/// Over HTTP/1 each worker owns one keep-alive connection, as in wrk and
+/// oha, so `concurrency` is also the number of connections. Over HTTP/2
+/// the workers of a thread share its part of `connections` (one per thread
+/// when `None`), one stream each, worker `i` of the thread on connection
+/// `i mod k`: fewer connections than workers. The workers are dealt
 /// round-robin over `threads` OS threads, each with a single-threaded
 /// runtime, so a request and its connection never leave their thread: no
 /// work stealing, no cross-thread wake-ups, which is what the client's CPU
@@ -40,20 +44,35 @@ use super::{Context, on_threads};
 /// the counts are the same as with one runtime.
 pub(crate) async fn closed(
     ctx: Arc<Context>,
-    concurrency: usize,
+    (concurrency, connections): (usize, Option<usize>),
     threads: usize,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Instant> {
     let issued = Arc::new(AtomicU64::new(0));
     let own: Vec<u64> = ctx.shard.workers(concurrency as u64).collect();
+    let connections = connections.unwrap_or(threads);
     on_threads(threads, |thread| {
         let group = ctx.clone();
         let workers: Vec<u64> = own.iter().copied().skip(thread).step_by(threads).collect();
+        // This thread's share of the HTTP/2 connections (at least one).
+        let share = (connections + threads - 1 - thread) / threads;
+        let shared: Vec<Arc<Shared>> = (0..share.max(1)).map(|_| Arc::default()).collect();
         let (stop, issued) = (stop.clone(), issued.clone());
         async move {
             let mut set = JoinSet::new();
-            for id in workers {
-                let worker = worker(group.clone(), thread, id, stop.clone(), issued.clone());
+            for (i, id) in workers.into_iter().enumerate() {
+                let connection = if group.client.multiplexes() {
+                    group.client.stream(&shared[i % shared.len()])
+                } else {
+                    group.client.connection()
+                };
+                let worker = worker(
+                    group.clone(),
+                    (thread, id),
+                    connection,
+                    stop.clone(),
+                    issued.clone(),
+                );
                 set.spawn(worker);
             }
             while set.join_next().await.is_some() {}
@@ -65,18 +84,18 @@ pub(crate) async fn closed(
 }
 
 /// One closed-model worker of thread `thread` (`id`: its number in the
-/// whole run): the next request as soon as the last is done.
+/// whole run), on `connection`: the next request as soon as the last is
+/// done.
 async fn worker(
     ctx: Arc<Context>,
-    thread: usize,
-    id: u64,
+    (thread, id): (usize, u64),
+    mut connection: Connection,
     stop: watch::Receiver<bool>,
     issued: Arc<AtomicU64>,
 ) {
     // Without a count, one RNG per worker: deterministic with --seed, no
     // shared lock.
     let mut rng = SmallRng::seed_from_u64(ctx.seed.wrapping_add(id));
-    let mut connection = ctx.client.connection();
     let recorder = ctx.recorder.shard(thread);
     loop {
         let late = ctx.deadline.is_some_and(|d| Instant::now() >= d);

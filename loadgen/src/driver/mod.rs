@@ -98,7 +98,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::client::{Client, IDLE_LIMIT, Trust};
+    use crate::client::{Client, IDLE_LIMIT, Protocol, Trust};
     use crate::mix::Mix;
     use crate::recorder::Recorder;
     use crate::schedule::Schedule;
@@ -110,13 +110,14 @@ mod tests {
         let target = Url::parse(&format!("http://{}", socket.local_addr().unwrap())).unwrap();
         let mix = crate::mix::parse_mix("GET /=1").unwrap();
         let timeout = Duration::from_secs(1);
+        let limits = (timeout, IDLE_LIMIT);
         let trust = Trust::default();
         let client = Client::new(
             &target,
             &mix,
             &HeaderMap::new(),
-            timeout,
-            IDLE_LIMIT,
+            limits,
+            Protocol::Auto,
             &trust,
         )
         .unwrap();
@@ -207,7 +208,11 @@ mod tests {
             thread: 0,
             threads: 1,
         };
-        let cap = (Arc::new(Semaphore::new(1)), 1);
+        let caps = Caps {
+            in_flight: 1,
+            connections: 1,
+        };
+        let cap = (Arc::new(Semaphore::new(1)), caps);
         open::sender(ctx, schedule, lane, cap, stop).await;
         let issued_when_observed = observer.await.unwrap();
         assert!(

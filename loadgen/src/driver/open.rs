@@ -44,13 +44,20 @@ use tokio::sync::{Notify, Semaphore, SemaphorePermit, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::{Context, on_threads};
-use crate::client::{Client, Connection};
+use crate::client::{Client, Connection, Shared};
 use crate::schedule::Schedule;
 
 /// New connections one sender may be opening at once.
 pub(super) const CONNECTING: usize = 16;
 
+/// HTTP/2 streams a sender puts on one connection before it opens the
+/// next: the smallest `SETTINGS_MAX_CONCURRENT_STREAMS` RFC 9113 advises
+/// (a target that allows fewer has hyper queue the rest).
+pub(super) const STREAMS: usize = 100;
+
 /// A sender's keep-alive connections: idle ones, and the right to open more.
+/// Over HTTP/2 a "connection" here is a stream's handle: the `n`-th made
+/// goes on shared connection `n / STREAMS`.
 struct Connections {
     idle: Mutex<Vec<Connection>>,
     /// Connections made so far, at most `cap`.
@@ -60,6 +67,8 @@ struct Connections {
     connecting: Semaphore,
     /// Told when a connection comes back.
     returned: Notify,
+    /// HTTP/2: the connections the streams share.
+    shared: Vec<Arc<Shared>>,
 }
 
 impl Connections {
@@ -71,6 +80,26 @@ impl Connections {
             cap: cap.max(1),
             connecting: Semaphore::new(CONNECTING),
             returned: Notify::new(),
+            shared: Vec::new(),
+        }
+    }
+
+    /// Room for `streams` streams over at most `connections` HTTP/2
+    /// connections, [`STREAMS`] to a connection before the next is used.
+    fn multiplexed(streams: usize, connections: usize) -> Self {
+        let used = streams.div_ceil(STREAMS).clamp(1, connections.max(1));
+        Self {
+            connecting: Semaphore::new(Semaphore::MAX_PERMITS),
+            shared: (0..used).map(|_| Arc::default()).collect(),
+            ..Self::new(streams)
+        }
+    }
+
+    /// The `n`-th connection made (counting from 0).
+    fn make(&self, client: &Client, n: usize) -> Connection {
+        match self.shared.len() {
+            0 => client.connection(),
+            len => client.stream(&self.shared[(n / STREAMS).min(len - 1)]),
         }
     }
 
@@ -99,8 +128,9 @@ impl Connections {
                 () = returned => {}
                 permit = self.connecting.acquire() => {
                     // Another request may have taken the last room meanwhile.
-                    if self.opened.fetch_add(1, Relaxed) < self.cap {
-                        return (client.connection(), permit.ok());
+                    let n = self.opened.fetch_add(1, Relaxed);
+                    if n < self.cap {
+                        return (self.make(client, n), permit.ok());
                     }
                     self.opened.fetch_sub(1, Relaxed);
                 }
@@ -149,7 +179,7 @@ pub(crate) async fn open(
     let permits = Arc::new(Semaphore::new(caps.in_flight));
     let ended = on_threads(threads, |thread| {
         let lane = Lane { thread, threads };
-        let cap = (permits.clone(), caps.connections_per_sender(threads));
+        let cap = (permits.clone(), caps);
         sender(ctx.clone(), schedule.clone(), lane, cap, stop.clone())
     })
     .await?;
@@ -180,16 +210,21 @@ impl Caps {
 }
 
 /// One sender: the requests of `lane`, each at its instant, under the
-/// in-flight cap (`permits`), with at most `cap` connections of its own;
+/// in-flight cap (`permits`), with its share of the connections of `caps`;
 /// returns once they are all answered.
 pub(super) async fn sender(
     ctx: Arc<Context>,
     schedule: Schedule,
     lane: Lane,
-    (permits, cap): (Arc<Semaphore>, usize),
+    (permits, caps): (Arc<Semaphore>, Caps),
     mut stop: watch::Receiver<bool>,
 ) -> Ended {
-    let connections = Arc::new(Connections::new(cap));
+    let share = caps.connections_per_sender(lane.threads);
+    let connections = Arc::new(if ctx.client.multiplexes() {
+        Connections::multiplexed(caps.in_flight, share)
+    } else {
+        Connections::new(share)
+    });
     // Every request holds a clone of `running`: when all are dropped, the
     // requests of this sender are done.
     let (running, mut done) = mpsc::channel::<()>(1);

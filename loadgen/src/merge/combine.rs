@@ -15,6 +15,7 @@ use chrono::{DateTime, FixedOffset};
 use hdrhistogram::Histogram;
 
 use super::read::{Found, Report, ReportEndpoint};
+use crate::client;
 use crate::hdr::{self, histogram_us};
 use crate::limits::Limits;
 use crate::recorder::Stats;
@@ -85,6 +86,14 @@ pub fn combine(found: Vec<Found>) -> Result<Summary, String> {
         timeline: timeline(&parts, started)?,
     };
     let mut summary = Summary::assemble(info, &ids, &stats);
+    // One version kept, several said `mixed`.
+    summary.set_protocols((0..ids.len()).map(|i| {
+        client::combine(
+            parts
+                .iter()
+                .filter_map(|p| p.report.endpoints[i].protocol.clone()),
+        )
+    }));
     // The reports' own warnings, said by whom when there are several.
     let many = parts.len() > 1;
     for p in &parts {

@@ -73,6 +73,8 @@ pub struct ReportEndpoint {
     pub status_codes: BTreeMap<String, u64>,
     /// Latencies (`HISTF…`).
     pub latency_histogram: Option<String>,
+    /// The HTTP version of its answers (reports before it had none).
+    pub protocol: Option<String>,
 }
 
 /// One second of a report's timeline, read back.

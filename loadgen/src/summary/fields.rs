@@ -103,6 +103,9 @@ pub struct Endpoint {
     pub weight: u32,
     /// Latencies of answered requests, in microseconds (`HISTF…`).
     pub latency_histogram: String,
+    /// The HTTP version its answers came in (`HTTP/1.1`, `HTTP/2`), `mixed`
+    /// when several, `null` when none was answered.
+    pub protocol: Option<String>,
 }
 
 /// Transport failures by kind.

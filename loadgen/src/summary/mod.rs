@@ -7,7 +7,8 @@
 //! `schedule_lag_ms{p50,p99,max}` (open model only) and `warnings[]`, then
 //! for scale-out `started_at`, `ended_at`, `latency_histogram`,
 //! `schedule_lag_histogram`, `timeline[]`, `shard`, and in each endpoint
-//! `weight` and `latency_histogram`. CI scripts read them with `jq`, so
+//! `weight` and `latency_histogram`, then `protocol` (top level and in each
+//! endpoint). CI scripts read them with `jq`, so
 //! they are renamed never, and only ever added to.
 //!
 //! The histograms make a report complete: every figure in it can be
@@ -26,6 +27,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::client;
 use crate::hdr;
 use crate::limits::{self, Limits};
 use crate::mix::Mix;
@@ -69,6 +71,9 @@ pub struct Summary {
     pub status_codes: BTreeMap<String, u64>,
     /// One object per mix entry, in mix order.
     pub endpoints: Vec<Endpoint>,
+    /// The HTTP version the answers came in (`HTTP/1.1`, `HTTP/2`),
+    /// `mixed` when several, `null` when none was answered.
+    pub protocol: Option<String>,
     /// Outcome of each `--threshold`.
     pub thresholds: Vec<ThresholdResult>,
     /// Open model: how late the requests left after their intended send
@@ -162,6 +167,7 @@ impl Summary {
                 status_codes: status_codes(s),
                 weight: id.weight,
                 latency_histogram: hdr::encode(&s.latency_us),
+                protocol: None,
             })
             .collect();
         let latency_ms = latency(&total);
@@ -183,6 +189,7 @@ impl Summary {
             latency_ms,
             status_codes: status_codes(&total),
             endpoints,
+            protocol: None,
             thresholds: Vec::new(),
             schedule_lag_ms,
             warnings,
@@ -195,6 +202,15 @@ impl Summary {
             merged_reports: None,
             missing_shards: None,
         }
+    }
+
+    /// Sets each endpoint's `protocol` (in mix order) and the run's, the
+    /// one they all share or `mixed`.
+    pub fn set_protocols(&mut self, protocols: impl IntoIterator<Item = Option<String>>) {
+        for (endpoint, protocol) in self.endpoints.iter_mut().zip(protocols) {
+            endpoint.protocol = protocol;
+        }
+        self.protocol = client::combine(self.endpoints.iter().filter_map(|e| e.protocol.clone()));
     }
 
     /// Percentage of finished requests that failed: no answer, or a status
