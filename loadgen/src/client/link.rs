@@ -143,9 +143,13 @@ impl Link {
                 if let Err(e) = sender.ready().await {
                     return Err(Failed::Refused(RequestError::other(e)));
                 }
-                let request: Request<_> = template.request(&template.uri);
-                sender.send_request(request).await.map_err(|e| {
-                    if refused(&e) {
+                let request: Request<_> = template.request_h2();
+                sender.try_send_request(request).await.map_err(|mut e| {
+                    // Given back: the connection closed (after a GOAWAY, say)
+                    // before the stream was opened; the target never saw it.
+                    let unsent = e.take_message().is_some();
+                    let e = e.into_error();
+                    if unsent || refused(&e) {
                         Failed::Refused(RequestError::other(e))
                     } else {
                         Failed::Seen(RequestError::other(e))

@@ -27,6 +27,10 @@ pub(super) struct Template {
     /// Path and query only, as written on the wire.
     pub(super) origin: Uri,
     headers: HeaderMap,
+    /// HTTP/2's form: the host in the URI's authority (`:authority`), no
+    /// `Host` header beside it (RFC 9113 §8.3.1; nginx refuses the pair as
+    /// a duplicate host).
+    h2: (Uri, HeaderMap),
     body: Bytes,
 }
 
@@ -34,10 +38,19 @@ impl Template {
     /// A request for this entry addressed to `uri` (absolute for the
     /// pool, origin form on a connection of one's own).
     pub(super) fn request(&self, uri: &Uri) -> Request<Full<Bytes>> {
+        self.build(uri, &self.headers)
+    }
+
+    /// A request for this entry in HTTP/2's form.
+    pub(super) fn request_h2(&self) -> Request<Full<Bytes>> {
+        self.build(&self.h2.0, &self.h2.1)
+    }
+
+    fn build(&self, uri: &Uri, headers: &HeaderMap) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri.clone();
-        *request.headers_mut() = self.headers.clone();
+        *request.headers_mut() = headers.clone();
         request
     }
 }
@@ -125,13 +138,33 @@ fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Resu
     let mut headers = headers.clone();
     overlay(&mut headers, &entry.headers);
     let body = entry.body.clone().map(Bytes::from).unwrap_or_default();
+    let h2 = h2_form(&uri, &headers)?;
     Ok(Template {
         method: entry.method.clone(),
         uri,
         origin,
         headers,
+        h2,
         body,
     })
+}
+
+/// `uri` and `headers` as HTTP/2 sends them: the `Host` header (the
+/// target's, or one the run sets) moved into the URI's authority.
+fn h2_form(uri: &Uri, headers: &HeaderMap) -> anyhow::Result<(Uri, HeaderMap)> {
+    let mut headers = headers.clone();
+    let Some(host) = headers.remove(HOST) else {
+        return Ok((uri.clone(), headers));
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.authority = Some(
+        host.to_str()
+            .ok()
+            .and_then(|h| h.parse().ok())
+            .with_context(|| format!("the Host header {host:?} is not a host[:port]"))?,
+    );
+    let uri = Uri::from_parts(parts).context("an HTTP/2 request's URI")?;
+    Ok((uri, headers))
 }
 
 /// `target` + `path`, keeping any base path of the target (`/api` + `/x`).
@@ -265,5 +298,24 @@ mod tests {
                     .starts_with("obslab-loadgen/")
             );
         }
+    }
+
+    /// HTTP/2 carries the host as `:authority` only: the `Host` header
+    /// (the target's, or one the run sets) moves into the URI.
+    #[test]
+    fn the_http2_form_moves_the_host_into_the_authority() {
+        let target = Url::parse("https://u:p@example.com:8443/api").unwrap();
+        let mix = Mix::new(vec![MixEntry::new("GET", "/x?y=1", 1).unwrap()]).unwrap();
+        let t = &templates(&target, &mix, &HeaderMap::new()).unwrap()[0];
+        let request = t.request_h2();
+        assert_eq!(request.uri(), "https://example.com:8443/api/x?y=1");
+        assert!(request.headers().get(HOST).is_none());
+        assert!(request.headers().get(AUTHORIZATION).is_some());
+
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("vhost.test"));
+        let t = &templates(&target, &mix, &headers).unwrap()[0];
+        assert_eq!(t.request_h2().uri(), "https://vhost.test/api/x?y=1");
+        assert_eq!(t.request(&t.origin).headers()[HOST], "vhost.test");
     }
 }
