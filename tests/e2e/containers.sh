@@ -37,7 +37,7 @@
 # `docker system df` before and after.
 #
 # Skips (exit 0) only when no Docker engine answers. Prints the image sizes and
-# the time from `up` to the first scrape. About 5 minutes once images are
+# the time from `up` to the first scrape. About 3½ minutes once images are
 # cached; the first run on a machine builds everything (about 15).
 #
 # Environment:
@@ -45,6 +45,8 @@
 #                    else `docker-compose`)
 #   E2E_KEEP=1       leave the stack and its images (prints how to remove
 #                    them) and keep the work directory
+#   OBSLAB_E2E_CACHE_AGE, OBSLAB_E2E_STALE_HOURS, OBSLAB_E2E_BUILD_CACHE
+#                    bounds of the cleanup (tests/e2e/docker-cleanup.sh)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -11,9 +11,9 @@
 #      containers, volumes, networks, images; and the fixed tags of runs
 #      before this script (obslab-local/server:e2e, obslab-local/loadgen:e2e);
 #   3. the legacy builder's cache (untagged images made from the stand-ins,
-#      label org.obslab.recipe) older than an hour: the latest build's, tagged
-#      obslab-e2e/build-cache:builder by containers.sh, stays; a concurrent
-#      run's, younger, too;
+#      label org.obslab.recipe) older than OBSLAB_E2E_CACHE_AGE (default 1h):
+#      the latest build's, tagged obslab-e2e/build-cache:builder by
+#      containers.sh, stays; a concurrent run's, younger, too;
 #   4. BuildKit's cache, when compose builds with it, down to
 #      OBSLAB_E2E_BUILD_CACHE (default 10GB) by `docker builder prune
 #      --keep-storage`.
@@ -69,7 +69,8 @@ for image in obslab-local/server:e2e obslab-local/loadgen:e2e; do
 done
 
 # 3. and 4. The build cache, bounded.
-pruned=$(docker image prune -f --filter label=org.obslab.recipe --filter until=1h 2>&1 | tail -n 1)
-echo "  legacy build cache older than 1 h (untagged images): ${pruned:-nothing}"
+age=${OBSLAB_E2E_CACHE_AGE:-1h}
+pruned=$(docker image prune -f --filter label=org.obslab.recipe --filter "until=$age" 2>&1 | tail -n 1)
+echo "  legacy build cache older than $age (untagged images): ${pruned:-nothing}"
 pruned=$(docker builder prune -f --keep-storage "${OBSLAB_E2E_BUILD_CACHE:-10GB}" 2>&1 | tail -n 1)
 echo "  BuildKit cache above ${OBSLAB_E2E_BUILD_CACHE:-10GB}: ${pruned:-nothing}"
