@@ -142,7 +142,11 @@ export OBSLAB_VERSION=e2e
 
 say "building the app images with compose"
 build_start=$SECONDS
-"${compose[@]}" build --force-rm server loadgen >"$work/build.log" 2>&1 || die "compose build failed"
+# A failed legacy build leaves its intermediate container unless --force-rm
+# (Compose v1's flag; v2 builds with BuildKit, which leaves none).
+force_rm=()
+"${compose_cmd[@]}" build --help 2>/dev/null | grep -q -- --force-rm && force_rm=(--force-rm)
+"${compose[@]}" build "${force_rm[@]}" server loadgen >"$work/build.log" 2>&1 || die "compose build failed"
 echo "built in $((SECONDS - build_start)) s"
 # The legacy builder keeps its cache as untagged images, which the cleanup
 # prunes: a tag on the builder stage (all cache, a few seconds) keeps the
@@ -256,11 +260,12 @@ if [[ $(id -u) == 0 ]]; then
     kill -KILL "$pid"
     restarted() { (($(docker inspect -f '{{.RestartCount}}' "$server_id") > restarts)); }
     wait_until 30 "the server to be restarted (RestartCount above $restarts)" restarted
+    restarted_in=$(elapsed_since "$kill_at")
     wait_until 60 "server healthy again" is_healthy server
     back_at=$EPOCHREALTIME
     read -r count new_pid <<<"$(docker inspect -f '{{.RestartCount}} {{.State.Pid}}' "$server_id")"
     echo "  policy $policy: restart count $restarts -> $count, PID $pid -> $new_pid," \
-        "healthy $(elapsed_since "$kill_at") s after the SIGKILL"
+        "restarted within $restarted_in s and healthy $(elapsed_since "$kill_at") s after the SIGKILL"
     app=http://$(published server 5000)
     "${containers_py[@]}" carried-on "$prom" --back "$back_at" --connect-errors "$connect_before"
 else
