@@ -111,7 +111,8 @@ is_healthy() { [[ $(health "$1") == healthy ]]; }
 published() { "${compose[@]}" port "$1" "$2" | tail -n 1; }
 # The kind and name of what is mounted on $2 in service $1's container.
 mount_of() {
-    docker inspect -f "{{range .Mounts}}{{if eq .Destination \"$2\"}}{{.Type}} {{.Name}}{{end}}{{end}}" "$(container "$1")"
+    local format="{{range .Mounts}}{{if eq .Destination \"$2\"}}{{.Type}} {{.Name}}{{end}}{{end}}"
+    docker inspect -f "$format" "$(container "$1")"
 }
 
 echo "compose: ${compose_cmd[*]} ($("${compose_cmd[@]}" version 2>/dev/null | head -n 1))"
