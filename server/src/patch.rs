@@ -344,6 +344,21 @@ mod tests {
         }
     }
 
+    /// Found by the `admin_patch` fuzz target: a rate whose decimal form
+    /// parses to a neighbouring float unless parsing rounds correctly
+    /// (serde_json's `float_roundtrip`), so its view applied again changed
+    /// the profile.
+    #[test]
+    fn a_rate_the_view_shows_applies_back_to_the_same_rate() {
+        let body =
+            r#"{"routes":{"/":{"error_rate":0.107777777778E-75,"delay_max_seconds":0.3333335}}}"#;
+        let applied = patch(body).apply(&defaults()).unwrap();
+        let view = serde_json::to_string(&ProfileView::from(&applied)).unwrap();
+        let again = patch(&view).apply(&defaults()).unwrap();
+        assert_eq!(applied.home, again.home, "{view}");
+        assert_eq!(applied.home.error_rate, 0.107777777778E-75);
+    }
+
     #[test]
     fn the_view_round_trips_as_a_patch() {
         let mut changed = defaults();
