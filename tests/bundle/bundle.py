@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks of the lab's Grafana and Prometheus bundle (standard library only).
+"""Checks of the lab's Grafana and Prometheus bundle (standard library and PyYAML).
 
 Static, without any server:
   bundle.py check ROOT
@@ -43,8 +43,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import Failure, grafana, promql, rules, yamlish  # noqa: E402  (tests/harness/)
+from harness import Failure, grafana, promql, rules  # noqa: E402  (tests/harness/)
 from harness.grafana import (BUILTINS, DATASOURCE, evaluate,  # noqa: E402
                              interpolate, load_dashboards, resolve_variables)
 from harness.prom import Prometheus, values_of  # noqa: E402
@@ -79,12 +81,14 @@ def check_provisioning(root):
     provisioned = grafana.load_datasources(root)
     problems = grafana.datasource_problems(provisioned)
     am = urlsplit(provisioned.get(ALERTMANAGER, {}).get("url", "")).netloc
-    prom_yml = (root / "prometheus/prometheus.yml").read_text(encoding="utf-8")
-    if am and f'"{am}"' not in prom_yml:
+    prom_yml = yaml.safe_load((root / "prometheus/prometheus.yml").read_text(encoding="utf-8"))
+    alertmanagers = {t for a in prom_yml["alerting"]["alertmanagers"]
+                     for s in a.get("static_configs") or [] for t in s.get("targets") or []}
+    if am and am not in alertmanagers:
         problems.append(f"the Alertmanager datasource's {am} is not Prometheus' Alertmanager "
                         "(prometheus/prometheus.yml)")
-    prov = yamlish.load((root / "grafana/provisioning/dashboards/obslab.yml").read_text(encoding="utf-8"),
-                        "obslab.yml")
+    prov = yaml.safe_load((root / "grafana/provisioning/dashboards/obslab.yml")
+                          .read_text(encoding="utf-8"))
     providers = (prov or {}).get("providers") or [{}]
     if len(providers) != 1 or providers[0].get("type") != "file":
         problems.append("dashboards: expected one provider, of type file")

@@ -11,7 +11,9 @@ import re
 import time
 from pathlib import Path
 
-from . import Failure, promql, yamlish
+import yaml
+
+from . import Failure, promql
 
 # The provisioned datasource every panel, query and annotation must name.
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
@@ -134,7 +136,10 @@ def load_datasources(root):
         raise Failure("no datasource file in grafana/provisioning/datasources/")
     found, names = {}, set()
     for path in paths:
-        doc = yamlish.load(path.read_text(encoding="utf-8"), path.name)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            raise Failure(f"{path.name}: not YAML: {e}") from None
         if not isinstance(doc, dict) or doc.get("apiVersion") != 1:
             raise Failure(f"{path.name}: not a provisioning file of apiVersion 1")
         for ds in doc.get("datasources") or []:

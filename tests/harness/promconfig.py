@@ -1,4 +1,5 @@
-"""The project's prometheus/prometheus.yml made to run on 127.0.0.1.
+"""The project's prometheus/prometheus.yml and alertmanager/alertmanager.yml
+made to run on 127.0.0.1, read and written with PyYAML.
 
 The lab's configuration finds its targets by compose service name, the load
 generator by DNS service discovery (every replica). A test that runs the
@@ -6,71 +7,90 @@ same file outside compose points chosen jobs at fixed addresses instead:
 
     text = local_config(text, {"obslab-server": "127.0.0.1:5001"},
                         alertmanager="127.0.0.1:9094")
+    text = alertmanager_config(text, "http://127.0.0.1:9095", speed=10)
 
 Each named job keeps its name, relabelling and options; only its target
 discovery (static_configs, dns_sd_configs, ...) is replaced by one
-static_configs of the address given. Line based, standard library only: the
-file is ours and keeps the layout it has (jobs as `  - job_name:` items).
+static_configs of the address (or the list of addresses) given. Comments are
+not kept: the copy is the test's.
 """
 
-import re
+import yaml
 
-from . import Failure
+from . import Failure, promql
 
-_JOB = re.compile(r"^(\s*)- job_name:\s*(\S+)\s*$")
-_DISCOVERY = re.compile(r"^\s*(\w+_sd_configs|static_configs):\s*$")
-_ALERTMANAGER = re.compile(r'^(\s*- targets:\s*)\["alertmanager:9093"\]\s*$')
+INBOX_WEBHOOK = "http://inbox:9095/webhook"
 
 
-def _indent(line):
-    return len(line) - len(line.lstrip(" "))
+def _load(text, what):
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise Failure(f"{what}: not YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise Failure(f"{what}: not a mapping")
+    return doc
 
 
-def _replace_discovery(body, key_indent, address):
-    """The lines of one job's body with its discovery blocks replaced."""
-    out, skipping = [], False
-    for line in body:
-        if skipping and (not line.strip() or _indent(line) > key_indent):
+def _dump(doc):
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def _move_alertmanager(static_configs, address):
+    for block in static_configs or []:
+        block["targets"] = [address if t == "alertmanager:9093" else t
+                            for t in block.get("targets") or []]
+
+
+def local_config(text, jobs, alertmanager=None, global_=None):
+    """`text` with the jobs of `jobs` ({job name: host:port or [host:port]})
+    scraping those addresses only; if `alertmanager` is given, every target
+    alertmanager:9093 (the alerting block's and the job's) moved there; the
+    keys of `global_` set in its `global:` block. Fails naming a job the file
+    does not have."""
+    doc = _load(text, "prometheus.yml")
+    seen = set()
+    for job in doc.get("scrape_configs") or []:
+        name = job.get("job_name")
+        if alertmanager:
+            _move_alertmanager(job.get("static_configs"), alertmanager)
+        if name not in jobs:
             continue
-        skipping = False
-        if _DISCOVERY.match(line) and _indent(line) == key_indent:
-            skipping = True
-            continue
-        out.append(line)
-    pad = " " * key_indent
-    return out + [f"{pad}static_configs:", f'{pad}  - targets: ["{address}"]']
-
-
-def local_config(text, jobs, alertmanager=None):
-    """`text` with the jobs of `jobs` ({job name: host:port}) scraping their
-    address only, and, if `alertmanager` is given, every target
-    alertmanager:9093 (the alerting block's and the job's) moved there.
-    Fails naming a job the file does not have."""
-    lines = text.splitlines()
-    out, i, seen = [], 0, set()
-    while i < len(lines):
-        line = lines[i]
-        m = _JOB.match(line)
-        if alertmanager and _ALERTMANAGER.match(line):
-            out.append(_ALERTMANAGER.sub(rf'\g<1>["{alertmanager}"]', line))
-            i += 1
-            continue
-        if not m or m.group(2) not in jobs:
-            out.append(line)
-            i += 1
-            continue
-        item = len(m.group(1))
-        j = i + 1
-        while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > item):
-            j += 1
-        # Trailing blank lines belong between jobs, not to this one.
-        while j > i + 1 and not lines[j - 1].strip():
-            j -= 1
-        out.append(line)
-        out += _replace_discovery(lines[i + 1 : j], item + 2, jobs[m.group(2)])
-        seen.add(m.group(2))
-        i = j
+        for key in [k for k in job if k == "static_configs" or k.endswith("_sd_configs")]:
+            del job[key]
+        targets = jobs[name]
+        job["static_configs"] = [{"targets": [targets] if isinstance(targets, str)
+                                  else list(targets)}]
+        seen.add(name)
+    if alertmanager:
+        for am in (doc.get("alerting") or {}).get("alertmanagers") or []:
+            _move_alertmanager(am.get("static_configs"), alertmanager)
+    if global_:
+        doc.setdefault("global", {}).update(global_)
     missing = sorted(set(jobs) - seen)
     if missing:
         raise Failure(f"prometheus.yml has no job {', '.join(missing)}")
-    return "\n".join(out) + "\n"
+    return _dump(doc)
+
+
+def alertmanager_config(text, inbox, speed=1):
+    """alertmanager.yml with every webhook to the compose inbox pointed at
+    `inbox` (a base URL), and the route's group_wait and group_interval
+    divided by `speed` (1 s at least; repeat_interval is kept: no repeat may
+    happen during a drill)."""
+    doc = _load(text, "alertmanager.yml")
+    moved = 0
+    for receiver in doc.get("receivers") or []:
+        for hook in receiver.get("webhook_configs") or []:
+            if hook.get("url") == INBOX_WEBHOOK:
+                hook["url"] = f"{inbox.rstrip('/')}/webhook"
+                moved += 1
+    if not moved:
+        raise Failure(f"alertmanager.yml: no receiver posts to {INBOX_WEBHOOK}")
+    route = doc.get("route") or {}
+    for key in ("group_wait", "group_interval"):
+        if key not in route:
+            raise Failure(f"alertmanager.yml: the route has no {key}")
+        ms = max(round(promql.duration_ms(str(route[key])) / speed), 1000)
+        route[key] = promql.format_ms(ms)
+    return _dump(doc)

@@ -7,16 +7,15 @@
 Compression divides every time span: `for:` and `keep_firing_for:`, and in
 each `expr` the range windows `[5m]`, subquery ranges and steps `[5m:30s]` and
 `offset 5m` (found by the PromQL scanner, which leaves strings and comments
-alone). It refuses what it cannot rewrite safely: an expr in a YAML
-double-quoted string, a window under the minimum once divided. Seconds written
-as plain numbers (`time() - x > 300`) cannot be told from other numbers and
-are not scaled: the project's rules have none, and the report lists what was
-rewritten. The YAML is read line by line (the rule files are plain YAML, and
-anything unusual is refused), so no YAML library is needed.
+alone). It refuses what it cannot rewrite safely: a window under the minimum
+once divided. Seconds written as plain numbers (`time() - x > 300`) cannot be
+told from other numbers and are not scaled: the project's rules have none, and
+the report lists what was rewritten. The files are read with PyYAML.
 """
 
-import re
 from pathlib import Path
+
+import yaml
 
 from . import Failure, promql
 
@@ -27,12 +26,37 @@ def rule_files(src):
     return sorted(src.glob("*.yml")) if src.is_dir() else [src]
 
 
+def load_rules(text, name):
+    """The document of a rule file: a mapping with a `groups` list."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise Failure(f"{name}: not YAML: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
+        raise Failure(f"{name}: not a rule file (no `groups:` list)")
+    return doc
+
+
+def alert_rules(src):
+    """{alert name: its rule (a dict)} of the rule files of `src`."""
+    found = {}
+    for path in rule_files(src):
+        for group in load_rules(path.read_text(encoding="utf-8"), path.name)["groups"]:
+            for rule in group.get("rules") or []:
+                if "alert" in rule:
+                    found[rule["alert"]] = rule
+    return found
+
+
 def alert_names(src):
     """The names of the alerts declared in the rule files of `src`."""
-    names = set()
-    for path in rule_files(src):
-        names.update(re.findall(r"^\s*-\s*alert:\s*(\S+)", path.read_text(encoding="utf-8"), re.M))
-    return names
+    return set(alert_rules(src))
+
+
+def severities(src):
+    """{alert name: its `severity` label} of the rule files of `src`."""
+    return {name: (rule.get("labels") or {}).get("severity")
+            for name, rule in alert_rules(src).items()}
 
 
 class Compressor:
@@ -66,62 +90,23 @@ class Compressor:
             raise Failure(f"{where}: {e}") from None
 
 
-_KEY = re.compile(r"^(?P<indent>\s*(?:-\s+)?)(?P<key>[A-Za-z_]+):(?P<rest>.*)$")
-
-
 def compress_file(text, name, comp):
     """(text, alerts, fors): the rule file `text` with every time span divided
-    by `comp`, the number of alerts and of `for:` rewritten."""
-    lines = text.split("\n")
-    out, i, rule = [], 0, "?"
+    by `comp`, the number of alerts and of `for:` rewritten. The file is read
+    and written with PyYAML (comments are not kept: the copy is the test's)."""
+    doc = load_rules(text, name)
     alerts = fors = 0
-    while i < len(lines):
-        line = lines[i]
-        m = _KEY.match(line)
-        if not m or line.lstrip().startswith("#"):
-            out.append(line)
-            i += 1
-            continue
-        key, rest = m.group("key"), m.group("rest")
-        if key in ("alert", "record"):
-            rule = rest.strip()
-            alerts += key == "alert"
-        where = f"{name}: {rule}"
-        if key in ("for", "keep_firing_for"):
-            value, comment = (rest.split("#", 1) + [""])[:2]
-            value = value.strip().strip("'\"")
-            new = comp.span(value, f"{where} {key}")
-            out.append(f"{m.group('indent')}{key}: {new}" + (f"  #{comment}" if comment else ""))
-            fors += key == "for"
-            i += 1
-        elif key == "expr":
-            value = rest.strip()
-            if value[:1] in "|>":  # block scalar: the lines indented deeper
-                indent = len(m.group("indent"))
-                j = i + 1
-                while j < len(lines) and (not lines[j].strip()
-                                          or len(lines[j]) - len(lines[j].lstrip()) > indent):
-                    j += 1
-                block = "\n".join(lines[i + 1:j])
-                out.append(line)
-                out.extend(comp.promql(block, f"{where} expr").split("\n"))
-                i = j
-            elif value.startswith('"'):
-                raise Failure(f"{where}: expr in a double-quoted YAML string; "
-                              "write it plain, single-quoted or as a block (|)")
-            elif value.startswith("'"):
-                inner = value[1:-1] if value.endswith("'") and len(value) > 1 else None
-                if inner is None:
-                    raise Failure(f"{where}: multi-line single-quoted expr; use a block (|)")
-                out.append(f"{m.group('indent')}expr: '{comp.promql(inner, where)}'")
-                i += 1
-            else:
-                out.append(f"{m.group('indent')}expr: {comp.promql(value, where)}")
-                i += 1
-        else:
-            out.append(line)
-            i += 1
-    return "\n".join(out), alerts, fors
+    for group in doc["groups"]:
+        for rule in group.get("rules") or []:
+            where = f"{name}: {rule.get('alert') or rule.get('record') or '?'}"
+            alerts += "alert" in rule
+            for key in ("for", "keep_firing_for"):
+                if key in rule:
+                    rule[key] = comp.span(str(rule[key]), f"{where} {key}")
+                    fors += key == "for"
+            if "expr" in rule:
+                rule["expr"] = comp.promql(str(rule["expr"]), f"{where} expr")
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), alerts, fors
 
 
 def compress(src, dst, speed, min_window_seconds=4.0):

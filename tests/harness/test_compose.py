@@ -64,7 +64,7 @@ class Services(unittest.TestCase):
     def test_shapes_it_does_not_read_are_refused(self):
         for bad in ["services:\n  a:\n    command: run --fast\n",
                     "services:\n  a:\n    environment:\n      - A=1\n",
-                    "services:\n  a:\n    environment: {A: 1}\n"]:
+                    "services:\n  a:\n    environment: [A=1]\n"]:
             with self.subTest(bad=bad), self.assertRaises(Failure):
                 compose.services(bad, env={})
 

@@ -4,6 +4,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import yaml
+
 from harness import Failure, rules
 
 RULES = """groups:
@@ -31,19 +33,24 @@ def compress(text, speed=10, min_window_ms=4000):
     return rules.compress_file(text, "t.yml", comp), comp
 
 
+def rule(doc, name):
+    return next(r for g in doc["groups"] for r in g["rules"]
+                if name in (r.get("alert"), r.get("record")))
+
+
 class Compression(unittest.TestCase):
     def test_every_span_divided_strings_and_comments_kept(self):
         (text, alerts, fors), comp = compress(RULES)
         self.assertEqual((alerts, fors), (3, 3))
-        self.assertIn('expr: sum(rate(x{path="/a[5m]"}[30s])) > 0  # [5m] in a comment stays',
-                      text)
-        self.assertIn("for: 12s\n", text)
-        self.assertIn("          max_over_time(rate(y[6s])[1m:3s])\n"
-                      "            > 1 # offset 1h stays\n", text)
-        self.assertIn('for: 6s  # quoted', text)
-        self.assertIn("keep_firing_for: 3s", text)
-        self.assertIn("""expr: 'up{job="a"} offset 30s == 0'""", text)
-        self.assertIn("record: job:x:rate5m\n        expr: rate(x[30s])", text)
+        doc = yaml.safe_load(text)
+        self.assertEqual(rule(doc, "Plain")["expr"], 'sum(rate(x{path="/a[5m]"}[30s])) > 0')
+        self.assertEqual(rule(doc, "Plain")["for"], "12s")
+        self.assertEqual(rule(doc, "Block")["expr"],
+                         "max_over_time(rate(y[6s])[1m:3s])\n  > 1 # offset 1h stays\n")
+        self.assertEqual(rule(doc, "Block")["for"], "6s")
+        self.assertEqual(rule(doc, "Block")["keep_firing_for"], "3s")
+        self.assertEqual(rule(doc, "Quoted")["expr"], 'up{job="a"} offset 30s == 0')
+        self.assertEqual(rule(doc, "job:x:rate5m")["expr"], "rate(x[30s])")
         self.assertEqual(len(comp.changes), 10)
         self.assertIn(("t.yml: Block expr", "10m", "1m"), comp.changes)
 
@@ -51,13 +58,21 @@ class Compression(unittest.TestCase):
         with self.assertRaisesRegex(Failure, r"Block expr: \[1m\] / 20 = 3000 ms, under"):
             compress(RULES, speed=20)
 
-    def test_double_quoted_exprs_are_refused(self):
-        with self.assertRaisesRegex(Failure, "double-quoted"):
-            compress('  - alert: A\n    expr: "rate(x[5m]) > 0"\n    for: 1m\n')
+    def test_double_quoted_exprs_are_read_as_yaml(self):
+        (text, _, _), _ = compress('groups:\n  - name: g\n    rules:\n'
+                                   '      - alert: A\n        expr: "rate(x[5m]) > 0"\n'
+                                   '        for: 1m\n')
+        self.assertEqual(rule(yaml.safe_load(text), "A")["expr"], "rate(x[30s]) > 0")
 
     def test_scanner_errors_name_the_rule(self):
-        with self.assertRaisesRegex(Failure, r"^t.yml: A: unterminated string"):
-            compress("  - alert: A\n    expr: x{a='b} > 0\n    for: 1m\n")
+        with self.assertRaisesRegex(Failure, r"^t.yml: A expr: unterminated string"):
+            compress("groups:\n  - name: g\n    rules:\n"
+                     "      - alert: A\n        expr: x{a='b} > 0\n        for: 1m\n")
+
+    def test_what_is_not_a_rule_file_is_named(self):
+        for bad in ("a: [1\n", "- alert: A\n"):
+            with self.subTest(bad=bad), self.assertRaisesRegex(Failure, "^t.yml: not"):
+                compress(bad)
 
     def test_files_and_alert_names(self):
         with tempfile.TemporaryDirectory() as d:
@@ -66,6 +81,7 @@ class Compression(unittest.TestCase):
             (src / "a.yml").write_text(RULES)
             (src / "notes.txt").write_text("- alert: NotARule\n")
             self.assertEqual(rules.alert_names(src), {"Plain", "Block", "Quoted"})
+            self.assertEqual(rules.severities(src), {"Plain": None, "Block": None, "Quoted": None})
             files, comp = rules.compress(src, dst, 10)
             self.assertEqual([f.name for f in files], ["a.yml"])
             self.assertIn("for: 12s", (dst / "a.yml").read_text())
