@@ -3,8 +3,8 @@
 
   live_metrics.py BIN_DIR [--promtool PROMTOOL]
 
-Starts BIN_DIR/obslab-server on 127.0.0.1:0 (JSON log, read for the address
-it bound) in a temporary directory, requests every endpoint once (/, /health,
+Starts BIN_DIR/obslab-server on 127.0.0.1:0 in a harness Lab (the address it
+bound read back from its log; its log printed on failure), requests every endpoint once (/, /health,
 /stats, /error, /slow and an unknown path) so that every family has samples,
 then passes /metrics to promtool, which must not complain (its lint: units,
 _total suffixes, help texts). Prints the number of flask_* samples checked.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import Failure  # noqa: E402  (tests/harness/)
-from harness.procs import listen_address, start, wait_until, workdir  # noqa: E402
+from harness.lab import Lab  # noqa: E402
 
 PATHS = ["/", "/health", "/stats", "/error", "/slow", "/nope"]
 
@@ -35,30 +35,21 @@ def get(url, timeout=60):
 
 
 def check(bin_dir, promtool):
-    with workdir("ci-metrics") as work:
-        server = start("server", [Path(bin_dir) / "obslab-server", "--listen", "127.0.0.1:0",
-                                  "--log-format", "json"], work)
-        try:
-            addr = wait_until("obslab-server's listen address in its log",
-                              lambda: listen_address(server.log()), 10, poll=0.1, procs=[server])
-            for path in PATHS:
-                get(f"http://{addr}{path}")
-            status, metrics = get(f"http://{addr}/metrics")
-            if status != 200:
-                raise Failure(f"GET /metrics answered {status}")
-            (work / "metrics.txt").write_bytes(metrics)
-            lint = subprocess.run([promtool, "check", "metrics"], input=metrics,
-                                  capture_output=True)
-            complaints = (lint.stdout + lint.stderr).decode(errors="replace").strip()
-            if lint.returncode != 0 or complaints:
-                raise Failure("promtool check metrics complained:\n" + complaints)
-            samples = sum(1 for line in metrics.decode().splitlines() if line.startswith("flask_"))
-            print(f"promtool check metrics: no complaint on {samples} flask_* samples")
-        except Failure:
-            print(f"---- last lines of {server.log_path.name}\n{server.tail()}", file=sys.stderr)
-            raise
-        finally:
-            server.stop()
+    with Lab("ci-metrics", bin_dir) as lab:
+        server = lab.server()
+        for path in PATHS:
+            get(f"{server.url}{path}")
+        status, metrics = get(f"{server.url}/metrics")
+        if status != 200:
+            raise Failure(f"GET /metrics answered {status}")
+        (lab.work / "metrics.txt").write_bytes(metrics)
+        lint = subprocess.run([promtool, "check", "metrics"], input=metrics,
+                              capture_output=True)
+        complaints = (lint.stdout + lint.stderr).decode(errors="replace").strip()
+        if lint.returncode != 0 or complaints:
+            raise Failure("promtool check metrics complained:\n" + complaints)
+        samples = sum(1 for line in metrics.decode().splitlines() if line.startswith("flask_"))
+        print(f"promtool check metrics: no complaint on {samples} flask_* samples")
 
 
 def main(argv):

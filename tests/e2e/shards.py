@@ -3,7 +3,7 @@
 
   shards.py BIN_DIR
 
-Starts BIN_DIR/obslab-server on 127.0.0.1:0 and three BIN_DIR/obslab-loadgen
+Starts, in a harness Lab, BIN_DIR/obslab-server on 127.0.0.1:0 and three BIN_DIR/obslab-loadgen
 shards of one run (--shard I/3, one --seed, one --start-at, --requests so
 the run is deterministic), each logging stdout and stderr together as a pod
 does. Their logs, concatenated, go to `obslab-loadgen merge -` like
@@ -32,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import Failure  # noqa: E402  (tests/harness/)
-from harness.procs import listen_address, start, wait_until, workdir  # noqa: E402
+from harness import procs  # noqa: E402
+from harness.lab import Lab  # noqa: E402
 
 try:
     from hdrh.histogram import HdrHistogram
@@ -106,75 +107,62 @@ def check_percentiles(name, h, latency_ms):
 
 def run(bin_dir):
     bin_dir = Path(bin_dir)
-    with workdir("shards") as work:
-        server = start("server", [bin_dir / "obslab-server", "--listen", "127.0.0.1:0",
-                                  "--log-format", "json", "--slow-min", "5ms", "--slow-max",
-                                  "20ms", "--slow-timeout", "50ms"], work)
-        procs = [server]
-        try:
-            addr = wait_until("obslab-server's listen address in its log",
-                              lambda: listen_address(server.log()), 10, poll=0.1,
-                              procs=[server])
-            before = flask_requests_total(addr)
-            at = (datetime.now(timezone.utc) + timedelta(seconds=3)).strftime(
-                "%Y-%m-%dT%H:%M:%S.%fZ")
-            shards = [start(f"shard-{i}", [
-                bin_dir / "obslab-loadgen", "--target", f"http://{addr}", "--seed", "9",
-                "--rate", "300", "--requests", str(REQUESTS), "--threads", "1",
-                "--progress", "off", "--output", "json",
-                "--shard", f"{i}/{SHARDS}", "--start-at", at], work)
-                for i in range(SHARDS)]
-            procs += shards
-            wait_until("the shards to finish", lambda: not any(s.alive() for s in shards),
-                       60, poll=0.2, procs=[server])
-            for s in shards:
-                if s.returncode() != 0:
-                    raise Failure(f"{s.name} exited with {s.returncode()}:\n{s.tail()}")
-            counted = flask_requests_total(addr) - before - 1  # our own scrape
+    with Lab("shards", bin_dir) as lab:
+        addr = lab.server(args=["--slow-min", "5ms", "--slow-max", "20ms",
+                                "--slow-timeout", "50ms"]).addr
+        before = flask_requests_total(addr)
+        at = (datetime.now(timezone.utc) + timedelta(seconds=3)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        shards = [lab.start(f"shard-{i}", [
+            bin_dir / "obslab-loadgen", "--target", f"http://{addr}", "--seed", "9",
+            "--rate", "300", "--requests", str(REQUESTS), "--threads", "1",
+            "--progress", "off", "--output", "json",
+            "--shard", f"{i}/{SHARDS}", "--start-at", at])
+            for i in range(SHARDS)]
+        # The shards' exits are what is awaited: only the server must stay up.
+        procs.wait_until("the shards to finish", lambda: not any(s.alive() for s in shards),
+                         60, poll=0.2, procs=lab.procs[:1])
+        for s in shards:
+            if s.returncode() != 0:
+                raise Failure(f"{s.name} exited with {s.returncode()}:\n{s.tail()}")
+        counted = flask_requests_total(addr) - before - 1  # our own scrape
 
-            # The pods' logs one after the other, as `kubectl logs -l ...`.
-            logs = "".join(s.log() for s in shards)
-            merged = subprocess.run([bin_dir / "obslab-loadgen", "merge", "-", "--output",
-                                     "json"], input=logs.encode(), capture_output=True)
-            if merged.returncode != 0:
-                raise Failure(f"merge exited with {merged.returncode}: "
-                              + merged.stderr.decode(errors="replace"))
-            merged = json.loads(merged.stdout)
-            reports = [r for s in shards for r in reports_in(s.log())]
-            if sorted(r["shard"]["index"] for r in reports) != list(range(SHARDS)):
-                raise Failure(f"expected one report per shard, found {len(reports)}")
+        # The pods' logs one after the other, as `kubectl logs -l ...`.
+        logs = "".join(s.log() for s in shards)
+        merged = subprocess.run([bin_dir / "obslab-loadgen", "merge", "-", "--output",
+                                 "json"], input=logs.encode(), capture_output=True)
+        if merged.returncode != 0:
+            raise Failure(f"merge exited with {merged.returncode}: "
+                          + merged.stderr.decode(errors="replace"))
+        merged = json.loads(merged.stdout)
+        reports = [r for s in shards for r in reports_in(s.log())]
+        if sorted(r["shard"]["index"] for r in reports) != list(range(SHARDS)):
+            raise Failure(f"expected one report per shard, found {len(reports)}")
 
-            total = added(r["latency_histogram"] for r in reports)
-            if total.get_total_count() != merged["responses"]:
-                raise Failure(f"hdrhistogram counts {total.get_total_count()} latencies, "
-                              f"the merge {merged['responses']} answers")
-            if merged["requests"] != REQUESTS or merged["responses"] != counted:
-                raise Failure(f"merged requests {merged['requests']} (want {REQUESTS}), "
-                              f"responses {merged['responses']}, server counted {counted:g}")
-            check_percentiles("total", total, merged["latency_ms"])
-            for i, endpoint in enumerate(merged["endpoints"]):
-                h = added(r["endpoints"][i]["latency_histogram"] for r in reports)
-                check_percentiles(f"{endpoint['method']} {endpoint['path']}", h,
-                                  endpoint["latency_ms"])
+        total = added(r["latency_histogram"] for r in reports)
+        if total.get_total_count() != merged["responses"]:
+            raise Failure(f"hdrhistogram counts {total.get_total_count()} latencies, "
+                          f"the merge {merged['responses']} answers")
+        if merged["requests"] != REQUESTS or merged["responses"] != counted:
+            raise Failure(f"merged requests {merged['requests']} (want {REQUESTS}), "
+                          f"responses {merged['responses']}, server counted {counted:g}")
+        check_percentiles("total", total, merged["latency_ms"])
+        for i, endpoint in enumerate(merged["endpoints"]):
+            h = added(r["endpoints"][i]["latency_histogram"] for r in reports)
+            check_percentiles(f"{endpoint['method']} {endpoint['path']}", h,
+                              endpoint["latency_ms"])
 
-            p99 = value_at_quantile(total, 0.99) / 1000
-            package = total.get_value_at_percentile(99) / 1000
-            n = total.get_total_count()
-            same_rank = math.ceil(0.99 * n) == max(1, int(99 * n / 100 + 0.5))
-            if same_rank and package != p99:
-                raise Failure(f"hdrhistogram's own p99 {package} ms differs from {p99} ms")
-            print(f"shards: {SHARDS} shards, {merged['requests']} requests, "
-                  f"{merged['responses']} answered = flask_requests_total +{counted:g}; "
-                  f"merged p99 {merged['latency_ms']['p99']} ms = hdrhistogram's "
-                  f"{p99} ms (its get_value_at_percentile(99): {package} ms), "
-                  f"and every other percentile, total and per endpoint")
-        except Failure:
-            for p in procs:
-                print(f"---- last lines of {p.log_path.name}\n{p.tail()}", file=sys.stderr)
-            raise
-        finally:
-            for p in procs:
-                p.stop()
+        p99 = value_at_quantile(total, 0.99) / 1000
+        package = total.get_value_at_percentile(99) / 1000
+        n = total.get_total_count()
+        same_rank = math.ceil(0.99 * n) == max(1, int(99 * n / 100 + 0.5))
+        if same_rank and package != p99:
+            raise Failure(f"hdrhistogram's own p99 {package} ms differs from {p99} ms")
+        print(f"shards: {SHARDS} shards, {merged['requests']} requests, "
+              f"{merged['responses']} answered = flask_requests_total +{counted:g}; "
+              f"merged p99 {merged['latency_ms']['p99']} ms = hdrhistogram's "
+              f"{p99} ms (its get_value_at_percentile(99): {package} ms), "
+              f"and every other percentile, total and per endpoint")
 
 
 def main(argv):

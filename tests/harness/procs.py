@@ -139,14 +139,15 @@ def start(name, argv, work, env=None, cwd=None, session=False, inherit=True):
     return Proc(name, popen, log_path, session)
 
 
-_LISTEN = re.compile(r'"listen"\s*:\s*"([^"]+)"')
+_LISTEN = re.compile(r'"listen"\s*:\s*"([^"]+)"|\blisten=(\S+)')
 
 
 def listen_address(log_text):
-    """The address in the first `"listen":"HOST:PORT"` of obslab-server's
-    JSON log (what it bound, e.g. for `--listen 127.0.0.1:0`), or None."""
+    """The address in the first `"listen":"HOST:PORT"` (obslab-server's JSON
+    log) or `listen=HOST:PORT` (a text log: `obslab inbox`) of a log: what
+    the program bound, e.g. for `--listen 127.0.0.1:0`; or None."""
     m = _LISTEN.search(log_text)
-    return m.group(1) if m else None
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def free_port():

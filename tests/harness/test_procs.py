@@ -86,6 +86,11 @@ class Processes(unittest.TestCase):
         self.assertEqual(procs.listen_address(log), "127.0.0.1:41234")
         self.assertIsNone(procs.listen_address('{"message":"no address yet"}'))
 
+    def test_listen_address_of_a_text_log(self):
+        log = ("2026-12-06T21:03:50Z  INFO obslab_lab: obslab inbox ready "
+               "listen=127.0.0.1:46697 keep=500\n")
+        self.assertEqual(procs.listen_address(log), "127.0.0.1:46697")
+
     def test_start_logs_and_stop_terminates(self):
         code = ("import signal, sys, time\n"
                 "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
