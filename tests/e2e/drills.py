@@ -1,282 +1,210 @@
 #!/usr/bin/env python3
-"""Helpers of tests/e2e/drills.sh (standard library only).
+"""End-to-end proof of the incident drills of scenarios/ on a real Prometheus,
+no containers, on a compressed timeline (tests/e2e/drills.sh runs it; the
+lab is a harness Lab):
+  1. every scenarios/*.yml loads: obslab-server --scenario FILE comes up and
+     plays it (`obslab drill status --answers` shows its first phase and its
+     answer key), and a broken copy exits 2 at once naming the culprit;
+  2. the project's rules are rewritten with every `for:` and range window
+     divided by DRILLS_SPEED (harness.rules.compress), and Prometheus scrapes
+     and evaluates every second;
+  3. one obslab-server (--admin-token, --scenario-speed DRILLS_SPEED) and one
+     obslab-loadgen (default mix) per drill, all drills in parallel, one
+     Prometheus scraping them all: alerts are told apart by instance;
+  4. once a full (compressed) window of default traffic is in and no alert
+     fires, each drill is started on its server with `obslab drill start`,
+     and drill_run.py proves that every alert of its answer key starts
+     firing during its phase, that all resolve by the end of the scenario,
+     and that no alert outside the key fires; when ObslabServerDown has
+     fired and resolved, every dashboard query, annotations included, is
+     evaluated in drill mode (the last two minutes hold the outage and the
+     phase changes);
+  5. a table: drill, alert, expected phase, fired at, resolved at;
+  6. alert delivery: Debian's Alertmanager runs the project's
+     alertmanager.yml (receivers pointed at an `obslab inbox`, group_wait and
+     group_interval divided by DRILLS_SPEED): every answer key's alert must
+     reach the inbox firing, then resolved, through the receiver its
+     severity routes to; in total-outage, ObslabClientErrorRatio fires in
+     Prometheus, Alertmanager reports it inhibited, and the inbox never
+     receives it (delivery.py); then the server dashboard's Notifications
+     row and page annotation must show those pages and resolutions
+     (bundle.py dashboards --paged);
+  7. `obslab drill stop` on each server: `obslab drill status` then says no
+     drill plays.
+About 3 minutes once built, at the default speed of 10, on 2 cores.
 
-  drills.py compress-rules SRC DST --speed K [--min-window SECONDS]
-      copy the rule files of SRC (a file or a folder of *.yml) into the folder
-      DST with every time span divided by K: `for:` and `keep_firing_for:`,
-      and in each `expr` the range windows `[5m]`, subquery ranges and steps
-      `[5m:30s]` and `offset 5m` (tests/harness/rules.py: strings and
-      comments are left alone, what cannot be rewritten safely is refused,
-      e.g. a window under --min-window once divided); prints what changed.
-
-  drills.py playing NAME SERVER_URL --token TOKEN
-      exit 0 when the server's GET /admin/scenario shows scenario NAME
-      playing its first phase, with an answer key; print a summary
-
-  drills.py run --prometheus URL --speed K --token TOKEN [--root ROOT]
-                [--slack SECONDS] [--allow-extra] [--dashboards-after ALERT]
-                DRILL=SCENARIO_FILE,SERVER_URL,SERVER_INSTANCE,LOADGEN_INSTANCE ...
-      post each scenario to its server (POST /admin/scenario), then poll
-      Prometheus' /api/v1/alerts and prove, per drill, that every alert of
-      its answer key starts firing during its phase (up to --slack seconds
-      late, for scrape and evaluation delays), that all of them resolve by the
-      end of the scenario (same slack), and that no other alert fires on that
-      drill's server or load generator (unless --allow-extra). The phases and
-      the answer key come from the server's answer (it parsed the file).
-      When ALERT has fired and resolved (e.g. ObslabServerDown: the server is
-      back, and the last two minutes hold the outage, the firing alert and
-      the phase changes), the dashboards are checked in drill mode
-      (bundle.py dashboards --drill): annotations and scenario panels must
-      then show data. Prints a table; exit 1 on any failure.
+Environment: OBSLAB_BIN_DIR (the binaries, else a cargo build), PROMETHEUS,
+PROMTOOL, ALERTMANAGER (Debian's packages by default), DRILLS (drills to run,
+by file name without .yml; default: all), DRILLS_SPEED (timeline compression,
+10: a 5m window is 30s), DRILLS_RATE (req/s of each load generator, 100;
+lower rates make the compressed windows noisier), DRILLS_SLACK (seconds an
+alert may fire after its phase ended or resolve after the scenario ended, 5:
+scrape and evaluation delays), DRILLS_ALLOW_EXTRA=1 (report alerts outside
+the answer key, do not fail), E2E_KEEP=1 (keep the work directory).
 """
 
-import argparse
+import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import delivery  # noqa: E402  (beside this file)
+from drill_run import Drill, run_drills  # noqa: E402
 from harness import Failure, rules  # noqa: E402  (tests/harness/)
-from harness.admin import Admin, timeline  # noqa: E402
-from harness.prom import Prometheus  # noqa: E402
+from harness.lab import ROOT, Lab, binaries, bundle, main, require, say  # noqa: E402
+
+TOKEN = "obslab-drills-token-0123456789"
+NEVER = {"total-outage": "ObslabClientErrorRatio"}  # fires in Prometheus, muted by Alertmanager
 
 
-def cmd_compress(src, dst, speed, min_window):
-    files, comp = rules.compress(src, dst, speed, min_window)
+def wanted():
+    names = (os.environ["DRILLS"].split() if os.environ.get("DRILLS")
+             else sorted(p.stem for p in (ROOT / "scenarios").glob("*.yml")))
+    if not names:
+        raise Failure("no drill in scenarios/")
+    for name in names:
+        if not (ROOT / "scenarios" / f"{name}.yml").is_file():
+            raise Failure(f"no scenarios/{name}.yml")
+    return names
+
+
+def compress_rules(dst, speed):
+    files, comp = rules.compress(ROOT / "prometheus/rules", dst, speed, 4.0)
     summary = {}
     for where, before, after in comp.changes:
         summary.setdefault(f"{before} → {after}", set()).add(where.split(": ", 1)[1].split()[0])
     print(f"compressed {len(files)} rule file(s) ÷ {speed:g}: {len(comp.changes)} spans")
     for change, names in sorted(summary.items()):
         print(f"  {change:18} in {len(names)} rule(s)")
+    check = subprocess.run([os.environ.get("PROMTOOL", "promtool"), "check", "rules",
+                            *map(str, sorted(Path(dst).glob("*.yml")))],
+                           capture_output=True, text=True)
+    if check.returncode != 0:
+        raise Failure(f"promtool check rules refused the compressed rules:\n{check.stdout}"
+                      f"{check.stderr}")
 
 
-# --------------------------------------------------------------------- run ---
-
-class Drill:
-    def __init__(self, spec, speed):
-        name, rest = spec.split("=", 1)
-        self.name = name
-        self.file, self.server, self.instance, self.loadgen = rest.split(",")
-        self.speed = speed
-        self.fired = {}     # alertname -> seconds since start, first firing
-        self.resolved = {}  # alertname -> seconds since start, last resolution
-        self.firing = set()
-        self.problems = []
-
-    def start(self, token):
-        body = Path(self.file).read_bytes()
-        sent = time.monotonic()
-        status = Admin(self.server, token).play(body)
-        self.t0 = (sent + time.monotonic()) / 2
-        scenario = status["scenario"]
-        if not status.get("running") or status.get("name") != scenario["name"]:
-            raise Failure(f"{self.name}: the server did not start the scenario: {status}")
-        if status.get("speed") != self.speed:
-            raise Failure(f"{self.name}: the server plays at speed {status.get('speed')}, "
-                          f"not {self.speed:g} (--scenario-speed)")
-        self.phases = timeline(scenario, self.speed)
-        self.end = self.phases[-1].end if self.phases else 0.0
-        self.expect = []
-        for e in scenario["expect"]:
-            window = next(p for p in self.phases if p.name == e["phase"])
-            if e.get("after") and not e.get("after_seconds"):
-                raise Failure(f"{self.name}: the hint after={e['after']!r} has no length")
-            self.expect.append((e["alert"], e["phase"], window, e.get("after") or ""))
-        if not self.expect:
-            raise Failure(f"{self.name}: the scenario has no answer key (expect)")
-
-    def observe(self, now, firing):
-        t = now - self.t0
-        for name in firing - self.firing:
-            self.fired.setdefault(name, t)
-            self.resolved.pop(name, None)
-        for name in self.firing - firing:
-            self.resolved[name] = t
-        self.firing = firing
-
-    def done(self, now):
-        return now - self.t0 > self.end and not self.firing and all(
-            alert in self.fired for alert, *_ in self.expect)
-
-    def verdict(self, slack, allow_extra):
-        rows = []
-        expected = {alert for alert, *_ in self.expect}
-        for alert, phase, (_, start, end), after in self.expect:
-            fired, resolved = self.fired.get(alert), self.resolved.get(alert)
-            ok = True
-            if fired is None:
-                ok = False
-                self.problems.append(f"{alert} never fired (expected during {phase}, "
-                                     f"{start:.0f}–{end:.0f} s)")
-            elif not start <= fired <= end + slack:
-                ok = False
-                self.problems.append(f"{alert} fired at {fired:.1f} s, outside {phase} "
-                                     f"({start:.1f}–{end:.1f} s, + {slack:g} s slack)")
-            if fired is not None and alert in self.firing:
-                ok = False
-                self.problems.append(f"{alert} still firing")
-            elif resolved is not None and resolved > self.end + slack:
-                ok = False
-                self.problems.append(f"{alert} resolved at {resolved:.1f} s, after the "
-                                     f"scenario's end at {self.end:.1f} s (+ {slack:g} s)")
-            rows.append((self.name, alert, f"{phase} {start:.0f}–{end:.0f}", after,
-                         "-" if fired is None else f"{fired:.1f}",
-                         "-" if fired is None else real_time((fired - start) * self.speed),
-                         "-" if resolved is None or alert in self.firing else f"{resolved:.1f}",
-                         "ok" if ok else "FAIL"))
-        for alert in sorted(set(self.fired) - expected):
-            fired = self.fired[alert]
-            phase = next((p for p, s, e in self.phases if s <= fired < e), "after the end")
-            if not allow_extra:
-                self.problems.append(f"{alert} fired at {fired:.1f} s ({phase}) but is not "
-                                     "in the answer key")
-            rows.append((self.name, alert, f"(not in key: {phase})", "",
-                         f"{fired:.1f}", "", "-" if alert in self.firing
-                         else f"{self.resolved.get(alert, 0):.1f}",
-                         "extra" if allow_extra else "FAIL"))
-        return rows
-
-
-def firing_by_instance(prom):
-    out = {}
-    for alert in prom.alerts():
-        if alert["state"] == "firing":
-            labels = alert["labels"]
-            out.setdefault(labels.get("instance"), set()).add(labels["alertname"])
-    return out
-
-
-def real_time(seconds):
-    """`3m17s`: a span in the drill's real-time terms."""
-    m, s = divmod(round(seconds), 60)
-    return f"{m}m{s:02d}s" if m else f"{s}s"
-
-
-def print_table(rows, speed):
-    head = ("drill", "alert", "expected phase (s)", "key: after", "fired at (s)",
-            "= phase + (real)", "resolved at (s)", "")
-    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
-    print(f"\nseconds since each scenario was posted, on a timeline ÷ {speed:g}; "
-          f"\"= phase + (real)\": when it fired after its phase began, × {speed:g}")
-    print(line(head))
-    print(line(["-" * w for w in widths]))
-    for r in rows:
-        print(line(r))
-
-
-def cmd_run(args):
-    drills = [Drill(spec, args.speed) for spec in args.drills]
-    for d in drills:
-        d.start(args.token)
-        print(f"  {d.name}: posted {Path(d.file).name} to {d.server}; "
-              f"{len(d.phases)} phases, {d.end:.0f} s: "
-              + ", ".join(f"{p} {s:.0f}–{e:.0f}" for p, s, e in d.phases))
-    prom = Prometheus(args.prometheus)
-    t_start = min(d.t0 for d in drills)
-    deadline = max(d.t0 + d.end for d in drills) + args.slack + 10
-    dashboards, dashboards_started, dashboards_took = None, None, None
-    last_report = 0.0
-    while True:
-        now = time.monotonic()
-        firing = firing_by_instance(prom)
-        for d in drills:
-            d.observe(now, firing.get(d.instance, set()) | firing.get(d.loadgen, set()))
-        if (args.dashboards_after and dashboards is None
-                and any(args.dashboards_after in d.fired and args.dashboards_after
-                        not in d.firing for d in drills)):
-            dashboards_started = now
-            dashboards = subprocess.Popen(
-                [sys.executable, str(HERE.parent / "bundle" / "bundle.py"), "dashboards",
-                 args.root, args.prometheus, "--drill"],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if dashboards is not None and dashboards_took is None and dashboards.poll() is not None:
-            dashboards_took = now - dashboards_started
-        if now - last_report >= 10:
-            last_report = now
-            print(f"  t={now - t_start:5.1f} s  firing: "
-                  + ("; ".join(f"{d.name}: {', '.join(sorted(d.firing))}"
-                               for d in drills if d.firing) or "none"), flush=True)
-        if all(d.done(now) for d in drills) or now > deadline:
-            break
-        time.sleep(0.5)
-
-    rows, problems = [], []
-    for d in drills:
-        rows += d.verdict(args.slack, args.allow_extra)
-        problems += [f"{d.name}: {p}" for p in d.problems]
-    print_table(rows, args.speed)
-    if args.dashboards_after:
-        if dashboards is None:
-            problems.append(f"dashboards: {args.dashboards_after} never fired and resolved, "
-                            "the drill-mode dashboard check did not run")
-        else:
-            output, _ = dashboards.communicate(timeout=120)
-            took = dashboards_took or time.monotonic() - dashboards_started
-            tail = output.strip().splitlines()[-1] if output.strip() else ""
-            print(f"\ndashboards in drill mode, from {dashboards_started - t_start:.1f} s, "
-                  f"when {args.dashboards_after} resolved (took {took:.1f} s): {tail}")
-            if dashboards.returncode != 0:
-                problems.append("dashboards in drill mode:\n" + output)
-    if problems:
-        raise Failure("\n  ".join([f"{len(problems)} problem(s):"] + problems))
-    print("ok: every drill fired its answer key in the expected phases and resolved")
-
-
-def cmd_playing(name, server, token):
-    status = Admin(server, token).scenario()
-    scenario = status.get("scenario") or {}
-    if not (status.get("running") and status.get("name") == name
-            and status.get("phase_index") == 0):
-        raise Failure(f"{name}: not playing its first phase: {status}")
-    if not scenario.get("expect"):
-        raise Failure(f"{name}: no answer key (expect)")
-    key = ", ".join(e["alert"] for e in scenario["expect"])
-    print(f"  {name}: {len(scenario['phases'])} phases, playing {status['phase']!r}; "
-          f"answer key: {key}")
-
-
-def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("compress-rules")
-    c.add_argument("src")
-    c.add_argument("dst")
-    c.add_argument("--speed", type=float, required=True)
-    c.add_argument("--min-window", type=float, default=4.0,
-                   help="smallest range window allowed after division, in seconds "
-                        "(default 4: four 1 s scrapes)")
-    p = sub.add_parser("playing")
-    p.add_argument("name")
-    p.add_argument("server")
-    p.add_argument("--token", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--prometheus", required=True)
-    r.add_argument("--speed", type=float, required=True)
-    r.add_argument("--token", required=True)
-    r.add_argument("--root", default=str(HERE.parent.parent))
-    r.add_argument("--slack", type=float, default=5.0)
-    r.add_argument("--allow-extra", action="store_true")
-    r.add_argument("--dashboards-after", default="")
-    r.add_argument("drills", nargs="+")
-    args = parser.parse_args(argv)
+def every_scenario_loads(lab, first):
+    for file in sorted((ROOT / "scenarios").glob("*.yml")):
+        server = lab.server(f"load-{file.stem}", ["--admin-token", TOKEN, "--scenario", file])
+        env = lab.obslab_env(server, token=TOKEN)
+        _, status = lab.obslab("drill", "status", "--answers", env=env, check=True)
+        head = status.splitlines()[0] if status else ""
+        if not head.startswith(f"drill {file.stem}: phase ") or " (1/" not in head:
+            raise Failure(f"{file.stem}: not playing its first phase: {status}")
+        key = [line.split()[0] for line in status.split("answer key:\n", 1)[-1].splitlines()]
+        if not key or key == ["(no"]:
+            raise Failure(f"{file.stem}: no answer key (expect): {status}")
+        print(f"  {head}; answer key: {', '.join(key)}")
+        lab.stop(server.proc)
+    broken = lab.work / "broken.yml"
+    broken.write_text((ROOT / "scenarios" / f"{first}.yml").read_text()
+                      .replace("\nphases:", "\nphasez:"))
     try:
-        if args.command == "compress-rules":
-            if args.speed < 1:
-                raise Failure("--speed must be at least 1")
-            cmd_compress(args.src, args.dst, args.speed, args.min_window)
-        elif args.command == "playing":
-            cmd_playing(args.name, args.server, args.token)
-        else:
-            cmd_run(args)
-    except (Failure, OSError) as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        return 1
-    return 0
+        done = subprocess.run([lab.exe("obslab-server"), "--listen", "127.0.0.1:0",
+                               "--scenario", broken], capture_output=True, text=True,
+                              timeout=10)
+    except subprocess.TimeoutExpired:
+        raise Failure("a broken scenario should exit 2 at once, it still ran after 10 s") from None
+    if done.returncode != 2:
+        raise Failure(f"a broken scenario should exit 2, got {done.returncode}")
+    if "phasez" not in done.stderr + done.stdout:
+        raise Failure("the broken scenario's error does not name the culprit")
+    print(f"  a broken scenario exits 2: {(done.stderr or done.stdout).strip()[:120]}")
+
+
+def run():
+    speed = os.environ.get("DRILLS_SPEED", "10")
+    if not speed.isdigit() or int(speed) < 1:
+        raise Failure("DRILLS_SPEED must be a whole number ≥ 1")
+    speed, rate = int(speed), os.environ.get("DRILLS_RATE", "100")
+    slack = float(os.environ.get("DRILLS_SLACK", "5"))
+    require(os.environ.get("PROMETHEUS", "prometheus"), os.environ.get("PROMTOOL", "promtool"),
+            os.environ.get("ALERTMANAGER", "prometheus-alertmanager"))
+    names = wanted()
+    with Lab("drills", binaries()) as lab:
+        say(f"static checks: dashboards, compressed rules (÷ {speed})")
+        bundle("check", ROOT)
+        compressed = lab.work / "rules"
+        compress_rules(compressed, speed)
+
+        say("every scenario file loads with --scenario and plays")
+        every_scenario_loads(lab, names[0])
+
+        say(f"{len(names)} servers and load generators ({rate} req/s each, default mix)")
+        drills = []
+        for name in names:
+            server = lab.server(f"server-{name}", ["--admin-token", TOKEN,
+                                                   "--scenario-speed", str(speed)])
+            loadgen = lab.loadgen(server.url, ["--rate", rate], name=f"loadgen-{name}")
+            drills.append(Drill(name, ROOT / "scenarios" / f"{name}.yml", server, loadgen,
+                                speed))
+            print(f"  {name}: server {server.addr}, load generator metrics {loadgen.addr}")
+
+        say("the inbox, Alertmanager (group_wait and group_interval ÷ speed), Prometheus "
+            "(1 s scrape and evaluation)")
+        inbox = lab.inbox()
+        am = lab.alertmanager(inbox, speed)
+        # The jobs keep the project's names: the rules select on them (up{job=...}).
+        prom = lab.prometheus({"obslab-server": [d.instance for d in drills],
+                               "obslab-loadgen": [d.loadgen for d in drills],
+                               "obslab-inbox": inbox.addr}, alertmanager=am, rules=compressed,
+                              global_={"scrape_interval": "1s", "scrape_timeout": "1s",
+                                       "evaluation_interval": "1s"}).url
+
+        # The compressed 5 m window, in seconds: a full one of default traffic
+        # must be in before the drills start, as in a lab running for a while.
+        window = 300 // speed
+        targets = 3 + 2 * len(names)
+        say(f"waiting for data: {targets} targets up, every alert's query answering, "
+            f"a full {window}s window")
+
+        def holds(*args):
+            return bundle(*args, check=False)[0] == 0
+
+        lab.wait_until("all targets up", lambda: holds("query", prom, f"count(up == 1) == "
+                                                       f"{targets}"), 60)
+        lab.wait_until("every alert's query to return data",
+                       lambda: holds("rules", prom, compressed), 60)
+        lab.wait_until("a full window of samples", lambda: holds(
+            "query", prom, f'min(count_over_time(up{{job="obslab-server"}}[{window}s])) '
+            f'>= {window * 9 // 10}'), window + 60)
+        alerts = bundle("alerts", prom, check=False)[1]
+        if any(line.endswith(" firing") for line in alerts.splitlines()):
+            raise Failure(f"an alert fires before any drill started:\n{alerts}")
+        print("  no alert firing")
+
+        say(f"drills: {' '.join(names)}")
+        never = [NEVER[n] for n in names if n in NEVER]
+        watches = [delivery.InhibitedWatch(am.url, alert) for alert in never]
+        run_drills(lab, drills, SimpleNamespace(
+            prometheus=prom, speed=speed, token=TOKEN, slack=slack,
+            allow_extra=os.environ.get("DRILLS_ALLOW_EXTRA") == "1",
+            dashboards_after="ObslabServerDown" if "total-outage" in names else ""))
+
+        say("alert delivery: each answer key's alert firing, then resolved, in the inbox")
+        delivery.expect(inbox.url, compressed, TOKEN, never, drills, timeout=60)
+        for watch in watches:
+            if watch.found is None:
+                raise Failure(f"Alertmanager never reported {watch.alertname} as inhibited")
+            print(f"  Alertmanager: {watch.found}")
+
+        say("dashboards: the Notifications row and the page annotation count what the "
+            "inbox received")
+        bundle("dashboards", ROOT, prom, "--paged")
+
+        say("obslab drill stop on each server")
+        for d in drills:
+            env = lab.obslab_env(token=TOKEN) | {"OBSLAB_URL": d.server}
+            lab.obslab("drill", "stop", env=env, check=True)
+            _, status = lab.obslab("drill", "status", env=env, check=True)
+            if "finished or stopped" not in status and "no drill" not in status:
+                raise Failure(f"{d.name}: after `obslab drill stop`, status says {status!r}")
+        print(f"  {len(drills)} drills stopped: {status.strip()}")
+    say("drills: ok")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(run))

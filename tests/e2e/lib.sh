@@ -1,9 +1,11 @@
 # shellcheck shell=bash
-# Shared harness of the end-to-end scripts (sourced, not run): messages, a
-# work directory removed on exit, background processes killed on exit (their
-# logs printed on failure), polling with deadlines, free loopback ports. What
-# needs more than shell (HTTP APIs, PromQL, JSON) is in tests/harness/, the
-# Python package, reached with `harness ARGS` or the scripts beside this one.
+# Shell helpers of the container, systemd and image-archive checks
+# (containers.sh, lab-images.sh, systemd-unit.sh; sourced, not run): messages,
+# a work directory removed on exit, background processes killed on exit (their
+# logs printed on failure), polling with deadlines, free loopback ports. The
+# labs on 127.0.0.1 of the other e2e checks are tests/harness/lab.py's `Lab`;
+# what needs more than shell (HTTP APIs, PromQL, JSON) is in tests/harness/,
+# reached with `harness ARGS` or the scripts beside this one.
 #
 #   say / die MESSAGE  a step heading / a failure (exit 1)
 #   require TOOL...    fails naming the first tool missing from PATH
@@ -18,18 +20,6 @@
 #                      `obslab` builds the package obslab-lab)
 #   elapsed_since T    seconds since $EPOCHREALTIME was T, one decimal
 #   harness ARGS...    python3 -m harness ARGS (tests/harness/__main__.py)
-#
-# The whole lab on 127.0.0.1, as compose runs it (needs $root and $bin):
-#   lab_ports          free ports $sport (server), $lport (load generator
-#                      metrics), $iport (inbox), $aport (Alertmanager), $pport
-#                      (Prometheus); exports the OBSLAB_*_URL variables obslab
-#                      reads, Grafana off (it cannot run here)
-#   lab_configs        $work/prometheus/ (the project's prometheus.yml and
-#                      rules) and $work/alertmanager.yml, compose's service
-#                      addresses pointed at those ports
-#   start_lab [VAR=VALUE...]   server (with that environment), inbox,
-#                      Alertmanager and Prometheus; the caller starts the load
-#                      generator, last, so that stop_last stops it first
 #
 # Environment: E2E_KEEP=1 keeps $work; E2E_POLL (default 1) is the polling
 # period; E2E_LOG_LINES (default 20) the lines of each log shown on failure.
@@ -157,35 +147,4 @@ find_binaries() {
     for want in "${wanted[@]}"; do
         [[ -x $bin/$want ]] || die "no $want in $bin"
     done
-}
-
-lab_ports() {
-    sport=$(free_port) lport=$(free_port) iport=$(free_port) aport=$(free_port) pport=$(free_port)
-    export OBSLAB_URL=http://127.0.0.1:$sport OBSLAB_PROMETHEUS_URL=http://127.0.0.1:$pport \
-        OBSLAB_ALERTMANAGER_URL=http://127.0.0.1:$aport OBSLAB_INBOX_URL=http://127.0.0.1:$iport \
-        OBSLAB_GRAFANA_URL=off
-}
-
-lab_configs() {
-    mkdir -p "$work/prometheus"
-    cp -r "${root:?}/prometheus/rules" "$work/prometheus/"
-    harness local-prometheus-config "$root/prometheus/prometheus.yml" "$work/prometheus/prometheus.yml" \
-        prometheus="127.0.0.1:$pport" obslab-server="127.0.0.1:$sport" \
-        obslab-loadgen="127.0.0.1:$lport" obslab-inbox="127.0.0.1:$iport" \
-        --alertmanager "127.0.0.1:$aport" || die "prometheus.yml: could not point the jobs at 127.0.0.1"
-    sed "s#http://inbox:9095/webhook#http://127.0.0.1:$iport/webhook#" \
-        "$root/alertmanager/alertmanager.yml" >"$work/alertmanager.yml"
-    grep -q "127.0.0.1:$iport/webhook" "$work/alertmanager.yml" ||
-        die "alertmanager.yml: could not point a receiver at the inbox"
-}
-
-start_lab() {
-    local alertmanager=${ALERTMANAGER:-prometheus-alertmanager} prometheus=${PROMETHEUS:-prometheus}
-    lab_configs
-    start server env "$@" "${bin:?}/obslab-server" --listen "127.0.0.1:$sport"
-    start inbox "$bin/obslab" inbox --listen "127.0.0.1:$iport"
-    start alertmanager "$alertmanager" --config.file="$work/alertmanager.yml" \
-        --storage.path="$work/am" --web.listen-address="127.0.0.1:$aport" --cluster.listen-address=
-    start prometheus "$prometheus" --config.file="$work/prometheus/prometheus.yml" \
-        --storage.tsdb.path="$work/tsdb" --web.listen-address="127.0.0.1:$pport"
 }

@@ -28,7 +28,6 @@ E2E_QUIET_SECONDS (observation window under default traffic, 60), E2E_KEEP=1
 """
 
 import os
-import subprocess
 import sys
 import time
 import urllib.request
@@ -36,21 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import Failure  # noqa: E402  (tests/harness/)
-from harness.lab import ROOT, Lab, binaries, main, require, say  # noqa: E402
+from harness.lab import ROOT, Lab, binaries, bundle, main, require, say  # noqa: E402
 
-BUNDLE = [sys.executable, str(ROOT / "tests/bundle/bundle.py")]
 ACCEPTED = ("text/plain; version=0.0.4", "text/plain;version=0.0.4", "application/openmetrics-text")
-
-
-def bundle(*args, check=True):
-    """(exit status, output) of bundle.py ARGS; with `check`, printed and
-    failing on a non-zero exit."""
-    done = subprocess.run([*BUNDLE, *map(str, args)], capture_output=True, text=True)
-    if check:
-        print(done.stdout + done.stderr, end="", flush=True)
-        if done.returncode != 0:
-            raise Failure(f"bundle.py {' '.join(map(str, args[:1]))} failed")
-    return done.returncode, done.stdout + done.stderr
 
 
 def check_content_type(url):

@@ -1,50 +1,63 @@
-#!/usr/bin/env python3
-"""The classroom guide (docs/tp/) on a live lab: the checks of
-tests/e2e/tp.sh, which starts the lab (see its header for what runs).
+"""End-to-end proof of the classroom guide (docs/tp/) on a live lab
+(tests/e2e/tp.sh runs it; the conventions are in tests/harness/guide.py and
+docs/testing.md):
+  1. without a lab: the Markdown reads (promql block flags, check: comments,
+     checked programs only in ```sh blocks);
+  2. a harness Lab as compose runs it: obslab-server with compose.yaml's
+     environment (its admin token), the inbox, Debian's Alertmanager and
+     Prometheus with the project's configurations and rules (compose's
+     addresses pointed at this lab), and obslab-loadgen with compose.yaml's
+     arguments (its rate, the default mix);
+  3. waits (polling) until every target is up and Prometheus holds the
+     history the check: comments need (their largest window, at most
+     TP_MAX_WINDOW, 5m by default);
+  4. every ```promql query parses and returns data (unless its block is
+     `promql empty-ok`); every <!-- check: QUERY ≈ VALUE ± TOL --> holds;
+  5. every obslab, obslab-loadgen, promtool, amtool and curl line of a ```sh
+     block runs in a copy of the repository with the compose URLs pointed at
+     this lab and the load generator's durations capped (TP_MAX_DURATION,
+     3s), and must exit 0; a line that needs Grafana or the compose network
+     is checked against its --help instead; `obslab reset` after each page
+     (tp_commands.py).
+Every failure is listed as FILE:LINE. By default the guide (docs/tp, when it
+exists) and the fixtures of tests/harness/fixtures/tp, whose failures must be
+exactly those listed in their expected-failures.txt (FILE:LINE: words of the
+message), run on the same lab: the checks prove they fail when they should.
 
-  tp.py static ROOT PATH...
-      read the Markdown of PATH (files or folders, relative to ROOT): print
-      what will be evaluated, run and checked; fail on what is wrong without
-      a lab (an unknown promql flag, a malformed check: comment, a checked
-      program in a block the test does not read)
-  tp.py compose ROOT server-env | loadgen-args --server URL --metrics ADDR
-      what compose.yaml gives the server (KEY=VALUE lines, OBSLAB_LISTEN
-      and the values left to the shell out) or the load generator (one
-      argument a line, its target and metrics address pointed at the test's)
-  tp.py run ROOT PATH... --bin DIR --work DIR --server URL --prometheus URL
-          --alertmanager URL --inbox URL --token TOKEN [--expect FILE]
-      on the live lab, after waiting until Prometheus holds the history the
-      checks need: every PromQL query (parses; returns data unless its block
-      is `promql empty-ok`), every check: comment, every command (run, or
-      its flags checked against --help), `obslab reset` after each page's
-      commands. Every failure is listed as FILE:LINE: what. With --expect,
-      the failures must be exactly those the file lists (FILE:LINE: words of
-      the message), the self-test of the fixtures.
+  tp.py                 docs/tp and the fixtures' self-test
+  tp.py PATH...         those Markdown files or folders only (relative to
+                        the repository), every failure fatal
+
+About 2 minutes once built for the fixtures alone; a guide whose check:
+comments use 5m windows waits 5 minutes for its data, then runs its commands
+(a few seconds each).
 
 Environment: TP_MAX_WINDOW (default 5m) caps the history waited for;
 TP_MAX_DURATION (default 3s) the load generator's --duration and --stages;
 TP_INTERRUPT_AFTER (default 15 s) is when a command still running gets
-SIGINT, the student's Ctrl-C.
+SIGINT, the student's Ctrl-C. OBSLAB_BIN_DIR, PROMETHEUS, PROMTOOL and
+ALERTMANAGER as for the other e2e checks; E2E_KEEP=1 keeps the work directory
+(logs, TSDB, each command's output in cmd-NNN.log).
 """
 
-import argparse
 import math
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
 import time
-from collections import namedtuple
 from pathlib import Path
+from types import SimpleNamespace
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import Failure, compose, guide, links, promql  # noqa: E402  (tests/harness/)
-from harness.procs import free_port, start, wait_until  # noqa: E402
+from harness.lab import ROOT, Lab, binaries, main, require, say  # noqa: E402
+from harness.procs import wait_until  # noqa: E402
 from harness.prom import Prometheus, values_of  # noqa: E402
+from tp_commands import Found, Runner, copy_repo, run_commands, short  # noqa: E402
 
-Found = namedtuple("Found", "path line message")
+FIXTURES = "tests/harness/fixtures/tp"
 
 
 def env_seconds(name, default):
@@ -77,38 +90,41 @@ def inventory(pages):
             f"{len(cmds) - helps} commands to run, {helps} checked against --help")
 
 
-def cmd_static(root, paths):
-    pages = read_pages(root, paths)
+def static_check(pages, expected):
+    """Prints the inventory; fails on the Markdown's problems unless they are
+    expected (the fixtures': the run judges them)."""
     print(inventory(pages))
     problems = static_problems(pages)
-    for f in problems:
-        print(f"{f.path}:{f.line}: {f.message}")
-    return 1 if problems else 0
+    if problems and not expected:
+        for f in problems:
+            print(f"{f.path}:{f.line}: {f.message}")
+        raise Failure("the guide's Markdown has problems")
 
 
 # ----------------------------------------------------------------- compose ---
 
-def cmd_compose(root, what, server, metrics):
+def compose_server_env(root):
+    """What compose.yaml gives the server: {KEY: value}, OBSLAB_LISTEN and
+    the values left to the shell out."""
     services = compose.services((Path(root) / "compose.yaml").read_text(encoding="utf-8"))
-    if what == "server-env":
-        for key, value in services["server"]["environment"].items():
-            if value is not None and key != "OBSLAB_LISTEN":
-                print(f"{key}={value}")
-        return 0
+    return {key: value for key, value in services["server"]["environment"].items()
+            if value is not None and key != "OBSLAB_LISTEN"}
+
+
+def compose_loadgen_args(root):
+    """compose.yaml's load generator command without its --target and
+    --metrics-listen (the Lab points them at its own pieces)."""
+    services = compose.services((Path(root) / "compose.yaml").read_text(encoding="utf-8"))
     args, seen = [], set()
     for arg in services["loadgen"]["command"]:
         name = arg.split("=", 1)[0]
-        if name == "--target":
-            arg = f"--target={server}"
-        elif name == "--metrics-listen":
-            arg = f"--metrics-listen={metrics}"
         seen.add(name)
-        args.append(arg)
+        if name not in ("--target", "--metrics-listen"):
+            args.append(arg)
     for needed in ("--target", "--metrics-listen"):
         if needed not in seen:
             raise Failure(f"compose.yaml: the loadgen's command has no {needed}=... to point here")
-    print("\n".join(args))
-    return 0
+    return args
 
 
 # ---------------------------------------------------------------- the wait ---
@@ -161,9 +177,9 @@ def wait_for_lab(prom, pages, cap):
 
 def scrape_interval(prom):
     """The global scrape interval of the running Prometheus, in seconds."""
-    config = prom.api("/api/v1/status/config")["data"]["yaml"]
-    m = re.search(r"^\s*scrape_interval:\s*(\S+)", config, re.M)
-    return promql.duration_ms(m.group(1)) / 1000 if m else 60
+    config = yaml.safe_load(prom.api("/api/v1/status/config")["data"]["yaml"])
+    interval = (config.get("global") or {}).get("scrape_interval")
+    return promql.duration_ms(str(interval)) / 1000 if interval else 60
 
 
 # ------------------------------------------------------- queries and checks ---
@@ -208,152 +224,10 @@ def check_value(prom, check):
     return value, None
 
 
-# ---------------------------------------------------------------- commands ---
-
-class Runner:
-    """Runs the guide's commands against the test's lab."""
-
-    def __init__(self, args, rewriter, repo):
-        # amtool's --alertmanager.url defaults to the compose lab's
-        # http://localhost:9093: its config file in a home of our own points
-        # the default at this lab instead (Debian's amtool 0.25 reads
-        # ~/.config/prometheus/amtool.yml, later ones ~/.config/amtool/config.yml).
-        home = Path(args.work) / "home"
-        for config in (".config/prometheus/amtool.yml", ".config/amtool/config.yml"):
-            (home / config).parent.mkdir(parents=True, exist_ok=True)
-            (home / config).write_text(f"alertmanager.url: {args.alertmanager}\n",
-                                       encoding="utf-8")
-        self.args = args
-        self.rewriter = rewriter
-        self.repo = repo
-        self.count = 0
-        self.interrupt_after = env_seconds("TP_INTERRUPT_AFTER", "15s")
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("OBSLAB_", "LOADGEN_", "ALERTMANAGER_"))}
-        base.update({
-            "PATH": f"{Path(args.bin).resolve()}{os.pathsep}{os.environ.get('PATH', '')}",
-            "OBSLAB_URL": args.server, "OBSLAB_PROMETHEUS_URL": args.prometheus,
-            "OBSLAB_ALERTMANAGER_URL": args.alertmanager, "OBSLAB_INBOX_URL": args.inbox,
-            "OBSLAB_GRAFANA_URL": "off", "OBSLAB_ADMIN_TOKEN": args.token,
-            # An `obslab inbox` of the guide must not take a port in use.
-            "OBSLAB_INBOX_LISTEN": f"127.0.0.1:{free_port()}",
-            # A load generator run without --duration ends too (the flag,
-            # when given, is capped by the Rewriter).
-            "LOADGEN_DURATION": guide.format_seconds(rewriter.max_seconds),
-            "HOME": str(home),
-        })
-        self.base_env = base
-        self.env = dict(base)
-
-    def new_page(self):
-        self.env = dict(self.base_env)
-
-    def export(self, item):
-        for assignment in item.assignments:
-            name, _, value = assignment.partition("=")
-            self.env[name] = self.rewriter.urls(value)
-
-    def run(self, cmd):
-        """(exit status, what it printed, note) of a command run in the copy of
-        the repository."""
-        self.count += 1
-        text = self.rewriter.command(cmd)
-        proc = start(f"cmd-{self.count:03}", ["bash", "-c", text], self.args.work,
-                     env=self.env, cwd=self.repo, session=True, inherit=False)
-        note = ""
-        status = proc.wait(self.interrupt_after)
-        if status is None:
-            proc.signal(signal.SIGINT)
-            note = f"interrupted (SIGINT) after {self.interrupt_after:g} s"
-            status = proc.wait(15)
-            if status is None:
-                proc.signal(signal.SIGKILL)
-                status = proc.wait()
-                note += ", killed 15 s later"
-        return status, proc.log(), text, note
-
-    def help_text(self, program, words):
-        if program == "curl":
-            words, flag = [], ["--help", "all"]
-        else:
-            flag = ["--help"]
-        exe = shutil.which(program, path=self.env["PATH"]) or program
-        try:
-            done = subprocess.run([exe, *words, *flag], capture_output=True, text=True,
-                                  env=self.env, timeout=30, stdin=subprocess.DEVNULL)
-        except FileNotFoundError:
-            raise Failure(f"{program} not found on PATH") from None
-        return done.returncode, done.stdout + done.stderr
-
-    def check_help(self, cmd):
-        """None when every flag is in the (sub)command's --help, else why."""
-        path, missing = guide.check_flags(cmd.argv, lambda w: self.help_text(cmd.program, w))
-        if missing:
-            where = " ".join([cmd.program, *path])
-            return f"`{where} --help` does not list {', '.join(missing)}"
-        return None
-
-    def reset(self):
-        done = subprocess.run(["obslab", "reset"], capture_output=True, text=True,
-                              env=self.base_env, timeout=60, stdin=subprocess.DEVNULL)
-        if done.returncode != 0:
-            raise Failure(f"obslab reset exited {done.returncode}: {done.stdout}{done.stderr}")
-
-
-def tail(text, lines=8):
-    return "\n".join("      | " + line for line in text.rstrip().splitlines()[-lines:])
-
-
-def short(text, width=100):
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def copy_repo(root, dest):
-    """A copy of the repository for the commands to run in (and write to)."""
-    ignore = shutil.ignore_patterns(".git", "target", "cache", "__pycache__", "*.tar.gz")
-    shutil.copytree(root, dest, ignore=ignore, symlinks=True)
-    return dest
-
-
-def run_commands(runner, path, page, found):
-    ran = False
-    runner.new_page()
-    for item in page.commands:
-        if isinstance(item, guide.Export):
-            runner.export(item)
-            continue
-        where = f"{path}:{item.line}"
-        try:
-            if item.help_only:
-                why = runner.check_help(item)
-                print(f"  {'ok  ' if not why else 'FAIL'} {where} --help only ({item.help_only}): "
-                      f"{short(item.text, 70)}")
-                if why:
-                    found.append(Found(path, item.line, why))
-                continue
-            ran = True
-            status, output, text, note = runner.run(item)
-        except Failure as e:
-            found.append(Found(path, item.line, str(e)))
-            print(f"  FAIL {where}: {e}")
-            continue
-        allowed = {0, 1} if item.status_shown else {0}
-        verdict = "ok  " if status in allowed else "FAIL"
-        print(f"  {verdict} {where} exit {status}{' ' + note if note else ''}: {short(text, 80)}")
-        if status not in allowed:
-            because = " (the next line shows $?, so 1 would do)" if item.status_shown else ""
-            note = f", {note}" if note else ""
-            found.append(Found(path, item.line, f"exits {status}{because}{note}: {short(text)}\n"
-                               + tail(output)))
-    if ran:
-        runner.reset()
-
-
-def cmd_run(args):
-    root = Path(args.root).resolve()
-    pages = read_pages(root, args.paths)
-    print(inventory(pages))
+def run_guide(args, pages):
+    """Every query, check and command of `pages` on the live lab of `args`;
+    the exit status of the verdict."""
+    root = ROOT
     found = static_problems(pages)
     prom = Prometheus(args.prometheus)
     urls = {"server": args.server, "prometheus": args.prometheus,
@@ -380,7 +254,8 @@ def cmd_run(args):
                 found.append(Found(path, c.line, f"check: {short(c.expr)} {why}"))
 
     print("\n== commands (`obslab reset` after each page's)")
-    runner = Runner(args, rewriter, copy_repo(root, Path(args.work) / "repo"))
+    runner = Runner(args, rewriter, copy_repo(root, Path(args.work) / "repo"),
+                    env_seconds("TP_INTERRUPT_AFTER", "15s"))
     for path, page in pages:
         run_commands(runner, path, page, found)
     return verdict(found, args.expect, root)
@@ -428,34 +303,45 @@ def verdict(found, expect, root):
     return 0
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="verb", required=True)
-    p = sub.add_parser("static")
-    p.add_argument("root")
-    p.add_argument("paths", nargs="+")
-    p = sub.add_parser("compose")
-    p.add_argument("root")
-    p.add_argument("what", choices=["server-env", "loadgen-args"])
-    p.add_argument("--server", default="")
-    p.add_argument("--metrics", default="")
-    p = sub.add_parser("run")
-    p.add_argument("root")
-    p.add_argument("paths", nargs="+")
-    for name in ("bin", "work", "server", "prometheus", "alertmanager", "inbox", "token"):
-        p.add_argument(f"--{name}", required=True)
-    p.add_argument("--expect")
-    args = parser.parse_args(argv)
-    try:
-        if args.verb == "static":
-            return cmd_static(args.root, args.paths)
-        if args.verb == "compose":
-            return cmd_compose(args.root, args.what, args.server, args.metrics)
-        return cmd_run(args)
-    except (Failure, OSError) as e:
-        print(f"FAILED: {e}", file=sys.stderr)
-        return 1
+def run(paths):
+    require(os.environ.get("PROMETHEUS", "prometheus"), os.environ.get("PROMTOOL", "promtool"),
+            os.environ.get("ALERTMANAGER", "prometheus-alertmanager"), "amtool", "curl")
+    expect = None
+    if not paths:
+        if (ROOT / "docs/tp").is_dir():
+            paths.append("docs/tp")
+        else:
+            print("docs/tp/ does not exist yet: only the fixtures' self-test runs")
+        paths.append(FIXTURES)
+        expect = ROOT / FIXTURES / "expected-failures.txt"
+    for path in paths:
+        if not (ROOT / path).exists():
+            raise Failure(f"no {path} in {ROOT}")
+    say(f"the guide's Markdown, without a lab: {' '.join(paths)}")
+    pages = read_pages(ROOT, paths)
+    static_check(pages, expect)
+    with Lab("tp", binaries()) as lab:
+        server_env = compose_server_env(ROOT)
+        token = server_env.get("OBSLAB_ADMIN_TOKEN")
+        if not token:
+            raise Failure("compose.yaml gives the server no OBSLAB_ADMIN_TOKEN")
+        loadgen_args = compose_loadgen_args(ROOT)
+        say("the lab on 127.0.0.1: server (compose.yaml's environment: "
+            f"{' '.join(server_env)}), inbox, Alertmanager, Prometheus, "
+            f"obslab-loadgen {' '.join(loadgen_args)} (compose.yaml's command)")
+        pieces = lab.whole(server_env=server_env, loadgen_args=loadgen_args)
+        print("  " + ", ".join(f"{name} {s.addr}" for name, s in pieces.items()))
+
+        say("the guide on the live lab")
+        args = SimpleNamespace(bin=str(lab.bin), work=str(lab.work), token=token,
+                               **{name: pieces[name].url for name in
+                                  ("server", "prometheus", "alertmanager", "inbox")},
+                               expect=expect)
+        if run_guide(args, pages) != 0:
+            raise Failure("the guide does not hold on the live lab (FILE:LINE above)")
+        lab.alive()
+    say("guide: ok")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(lambda: run(sys.argv[1:])))

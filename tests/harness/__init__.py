@@ -1,4 +1,4 @@
-"""The end-to-end harness of obslab's tests (standard library only).
+"""The end-to-end harness of obslab's tests (standard library and PyYAML).
 
 One copy of what the scripts of tests/e2e/ and tests/bundle/ share:
 
@@ -9,12 +9,17 @@ One copy of what the scripts of tests/e2e/ and tests/bundle/ share:
   grafana  dashboards on disk, and their variables resolved as Grafana does
   rules    the project's rule files: alert names, the timeline compression
            of the drills
-  admin    the obslab-server admin API client (bearer token, JSON)
   procs    processes with a log in a work directory, deadlines, polling,
-           free ports, the server's listen address
+           free ports, the address a program logs it bound
+  promconfig  the project's prometheus.yml and alertmanager.yml pointed at
+           127.0.0.1
+  lab      the one orchestrator of the e2e checks: `Lab`, a lab on 127.0.0.1
+           (server, load generator, inbox, Alertmanager, Prometheus, nginx)
+           started, driven with the real `obslab` CLI, stopped
 
-The scripts put tests/ on sys.path and `from harness import ...`; shell scripts
-reach the few helpers they need through `python3 -m harness` (tests/e2e/lib.sh).
+The scripts put tests/ on sys.path and `from harness import ...`; the shell
+scripts of the container and systemd checks reach the few helpers they need
+through `python3 -m harness` (tests/e2e/lib.sh).
 """
 
 

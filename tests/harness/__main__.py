@@ -5,16 +5,12 @@
       every relative link of the Markdown files of PATH (default: README.md
       and docs/, relative to ROOT) resolves, #anchors included; one line per
       broken link, exit 1 if any
-  python3 -m harness local-prometheus-config SRC DST JOB=ADDR... [--alertmanager ADDR]
-      prometheus.yml with those jobs scraping ADDR instead of what they
-      discover (harness.promconfig)
 """
 
 import sys
 
-from . import Failure, links
+from . import links
 from .procs import free_port
-from .promconfig import local_config
 
 
 def main(argv):
@@ -25,35 +21,9 @@ def main(argv):
             return links.main(root, ["README.md", "docs"])
         case ["links", root, *paths]:
             return links.main(root, paths)
-        case ["local-prometheus-config", src, dst, *rest]:
-            return local_prometheus_config(src, dst, rest)
         case _:
             print(__doc__, file=sys.stderr)
             return 2
-    return 0
-
-
-def local_prometheus_config(src, dst, args):
-    jobs, alertmanager = {}, None
-    while args:
-        arg, *args = args
-        if arg == "--alertmanager" and args:
-            alertmanager, *args = args
-        elif "=" in arg:
-            job, addr = arg.split("=", 1)
-            jobs[job] = addr
-        else:
-            print(f"local-prometheus-config: expected JOB=ADDR, got {arg!r}", file=sys.stderr)
-            return 2
-    with open(src, encoding="utf-8") as f:
-        text = f.read()
-    try:
-        text = local_config(text, jobs, alertmanager)
-    except Failure as e:
-        print(f"FAILED: {src}: {e}", file=sys.stderr)
-        return 1
-    with open(dst, "w", encoding="utf-8") as f:
-        f.write(text)
     return 0
 
 

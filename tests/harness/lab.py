@@ -25,6 +25,7 @@ import grp
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -74,6 +75,18 @@ def binaries(*wanted):
     return folder.resolve()
 
 
+def bundle(*args, check=True):
+    """(exit status, output) of tests/bundle/bundle.py ARGS; with `check`,
+    its output printed and a non-zero exit a Failure."""
+    done = subprocess.run([sys.executable, str(ROOT / "tests/bundle/bundle.py"),
+                           *map(str, args)], capture_output=True, text=True)
+    if check:
+        print(done.stdout + done.stderr, end="", flush=True)
+        if done.returncode != 0:
+            raise Failure(f"bundle.py {args[0]} failed")
+    return done.returncode, done.stdout + done.stderr
+
+
 def http_ok(url, timeout=5):
     """Whether GET url answers 2xx."""
     with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -97,6 +110,9 @@ class Lab:
         return self
 
     def __exit__(self, kind, exc, tb):
+        # All told at once, then waited for: servers drain for a while.
+        for proc in reversed(self.procs):
+            proc.signal(signal.SIGTERM)
         for proc in reversed(self.procs):
             proc.stop()
         if exc is not None:

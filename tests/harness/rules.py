@@ -3,6 +3,9 @@
   alert_names(folder)           the alerts the files declare
   compress(src, dst, speed)     copies of the files on a timeline `speed`
                                 times faster, for the drills
+  severities(src)               {alert: its severity label}
+  timeline(scenario, speed)     the phases of a scenario (as the admin API
+                                shows it) on that faster timeline
 
 Compression divides every time span: `for:` and `keep_firing_for:`, and in
 each `expr` the range windows `[5m]`, subquery ranges and steps `[5m:30s]` and
@@ -13,11 +16,14 @@ told from other numbers and are not scaled: the project's rules have none, and
 the report lists what was rewritten. The files are read with PyYAML.
 """
 
+from collections import namedtuple
 from pathlib import Path
 
 import yaml
 
 from . import Failure, promql
+
+Phase = namedtuple("Phase", "name start end")
 
 
 def rule_files(src):
@@ -124,3 +130,15 @@ def compress(src, dst, speed, min_window_seconds=4.0):
             raise Failure(f"{path.name}: {alerts} alerts but {fors} `for:` rewritten")
         (dst / path.name).write_text(text, encoding="utf-8")
     return files, comp
+
+
+def timeline(scenario, speed=1.0):
+    """[Phase(name, start, end)] of a scenario as the admin API shows it, in
+    seconds from its start, on a timeline played `speed` times faster. The
+    durations are read in seconds (`duration_seconds`), never parsed."""
+    phases, start = [], 0.0
+    for phase in scenario["phases"]:
+        length = phase["duration_seconds"] / speed
+        phases.append(Phase(phase["name"], start, start + length))
+        start += length
+    return phases

@@ -1,4 +1,4 @@
-"""The admin and Prometheus clients against a fake server on 127.0.0.1:0."""
+"""The Prometheus client against a fake server on 127.0.0.1:0."""
 
 import json
 import threading
@@ -7,7 +7,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from harness import Failure
-from harness.admin import Admin, AdminError, timeline
 from harness.prom import Prometheus, timestamp, values_of
 
 
@@ -54,47 +53,6 @@ class WithServer(unittest.TestCase):
 
     def setUp(self):
         Fake.routes, Fake.seen = {}, []
-
-
-SCENARIO = {
-    "running": True, "name": "slow-burn", "phase": "calm", "phase_index": 0, "speed": 10.0,
-    "scenario": {
-        "name": "slow-burn",
-        "phases": [{"name": "calm", "duration": "1m", "duration_seconds": 60.0},
-                   {"name": "burn", "duration": "5m 30s", "duration_seconds": 330.0}],
-        "expect": [{"alert": "X", "phase": "burn", "after": "2m", "after_seconds": 120.0}],
-    },
-}
-
-
-class AdminClient(WithServer):
-    def test_bearer_token_and_raw_scenario_body(self):
-        Fake.routes[("POST", "/admin/scenario")] = (200, SCENARIO)
-        status = Admin(self.url + "/", "t0ken").play(b"name: slow-burn\n")
-        self.assertEqual(status["phase"], "calm")
-        [req] = Fake.seen
-        self.assertEqual((req["method"], req["path"], req["auth"], req["body"]),
-                         ("POST", "/admin/scenario", "Bearer t0ken", b"name: slow-burn\n"))
-
-    def test_patches_are_json(self):
-        Fake.routes[("PATCH", "/admin/faults")] = (200, {"home": {"error_rate": 0.5}})
-        Admin(self.url, "t").patch_faults({"home": {"error_rate": 0.5}})
-        [req] = Fake.seen
-        self.assertEqual(req["type"], "application/json")
-        self.assertEqual(json.loads(req["body"]), {"home": {"error_rate": 0.5}})
-
-    def test_refusals_carry_status_and_body(self):
-        Fake.routes[("GET", "/admin/scenario")] = (401, {"error": "unauthorized"})
-        with self.assertRaises(AdminError) as caught:
-            Admin(self.url, "wrong").scenario()
-        self.assertEqual(caught.exception.status, 401)
-        self.assertIn("unauthorized", caught.exception.body)
-        self.assertTrue(str(caught.exception).startswith("GET /admin/scenario: HTTP 401"))
-
-    def test_timeline_reads_seconds_and_divides_by_speed(self):
-        self.assertEqual(timeline(SCENARIO["scenario"], speed=10),
-                         [("calm", 0.0, 6.0), ("burn", 6.0, 39.0)])
-        self.assertEqual(timeline(SCENARIO["scenario"])[-1].end, 390.0)
 
 
 class PrometheusClient(WithServer):

@@ -90,5 +90,20 @@ class Compression(unittest.TestCase):
                 rules.compress(Path(d) / "empty", dst, 10)
 
 
+class Timeline(unittest.TestCase):
+    SCENARIO = {"phases": [{"name": "calm", "duration": "1m", "duration_seconds": 60.0},
+                           {"name": "burn", "duration": "5m 30s", "duration_seconds": 330.0}]}
+
+    def test_timeline_reads_seconds_and_divides_by_speed(self):
+        self.assertEqual(rules.timeline(self.SCENARIO, speed=10),
+                         [("calm", 0.0, 6.0), ("burn", 6.0, 39.0)])
+        self.assertEqual(rules.timeline(self.SCENARIO)[-1].end, 390.0)
+
+    def test_the_projects_severities(self):
+        sev = rules.severities(Path(__file__).resolve().parents[2] / "prometheus/rules")
+        self.assertEqual(sev["ObslabServerDown"], "critical")
+        self.assertTrue(set(sev.values()) <= {"critical", "warning"}, sev)
+
+
 if __name__ == "__main__":
     unittest.main()
