@@ -121,12 +121,18 @@ class Nginx:
             status = subprocess.run(argv, stdout=out, stderr=err).returncode
         return status, report, log
 
-    def answered(self, name, server, protocol, options):
-        port, n = self.ports[server], self.requests
+    def case(self, name, server, options, outcome):
+        """(port, target, lines logged before, exit status, report, stderr
+        path) of one case's run."""
+        port = self.ports[server]
         target = url(server, port)
-        say(f"{name}: {target} {options} → {protocol}")
+        say(f"{name}: {target} {options} → {outcome}")
         before = len(self.logged(port))
-        status, report, log = self.run(name, target, options)
+        return (port, target, before, *self.run(name, target, options))
+
+    def answered(self, name, server, protocol, options):
+        n = self.requests
+        port, _, before, status, report, log = self.case(name, server, options, protocol)
         if status != 0:
             raise Failure(f"{name}: obslab-loadgen exited {status} (see {log.name} below)")
         doc = json.loads(report.read_text())
@@ -160,11 +166,7 @@ class Nginx:
         return log
 
     def refused(self, name, server, options, reason):
-        port = self.ports[server]
-        target = url(server, port)
-        say(f"{name}: {target} {options} → refused")
-        before = len(self.logged(port))
-        status, report, log = self.run(name, target, options)
+        port, target, before, status, report, log = self.case(name, server, options, "refused")
         if status != 2:
             raise Failure(f"{name}: exit status {status}, expected 2 (see {log.name} below)")
         stderr = log.read_text()
