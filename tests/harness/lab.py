@@ -94,8 +94,9 @@ def http_ok(url, timeout=5):
 
 
 class Lab:
-    def __init__(self, name, bin_dir=None, poll=0.5):
+    def __init__(self, name, bin_dir=None, poll=0.5, keep_env=True):
         self.name = name
+        self.keep = None if keep_env else False  # E2E_KEEP=1 keeps the directory
         self.bin = bin_dir
         self.poll = poll
         self.procs = []
@@ -105,7 +106,7 @@ class Lab:
     # -------------------------------------------------------- the context ---
 
     def __enter__(self):
-        self._workdir = procs.workdir(self.name)
+        self._workdir = procs.workdir(self.name, self.keep)
         self.work = self._workdir.__enter__()
         return self
 
