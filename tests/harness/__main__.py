@@ -5,6 +5,10 @@
       every relative link of the Markdown files of PATH (default: README.md
       and docs/, relative to ROOT) resolves, #anchors included; one line per
       broken link, exit 1 if any
+  python3 -m harness tplint DIR
+      the classroom guide's lints (harness.tplint): each séance's sections
+      fit its stated length, the glossary's retired words do not come back;
+      one line per problem, exit 1 if any
   python3 -m harness local-prometheus-config SRC DST JOB=ADDR... [--alertmanager ADDR]
       prometheus.yml with those jobs scraping ADDR instead of what they
       discover (harness.promconfig)
@@ -12,7 +16,7 @@
 
 import sys
 
-from . import Failure, links
+from . import Failure, links, tplint
 from .procs import free_port
 from .promconfig import local_config
 
@@ -25,6 +29,8 @@ def main(argv):
             return links.main(root, ["README.md", "docs"])
         case ["links", root, *paths]:
             return links.main(root, paths)
+        case ["tplint", root]:
+            return tplint.main(root)
         case ["local-prometheus-config", src, dst, *rest]:
             return local_prometheus_config(src, dst, rest)
         case _:
