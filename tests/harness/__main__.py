@@ -5,11 +5,15 @@
       every relative link of the Markdown files of PATH (default: README.md
       and docs/, relative to ROOT) resolves, #anchors included; one line per
       broken link, exit 1 if any
+  python3 -m harness tplint DIR
+      the classroom guide's lints (harness.tplint): each séance's sections
+      fit its stated length, the glossary's retired words do not come back;
+      one line per problem, exit 1 if any
 """
 
 import sys
 
-from . import links
+from . import links, tplint
 from .procs import free_port
 
 
@@ -21,6 +25,8 @@ def main(argv):
             return links.main(root, ["README.md", "docs"])
         case ["links", root, *paths]:
             return links.main(root, paths)
+        case ["tplint", root]:
+            return tplint.main(root)
         case _:
             print(__doc__, file=sys.stderr)
             return 2
