@@ -18,9 +18,9 @@
 //!
 //! The cap is one semaphore shared by the senders, taken with `try_acquire`:
 //! nothing ever queues. A request takes an idle connection of its sender
-//! (the most recently used) or opens one, and gives it back when answered;
-//! hyper's shared pool, whose checkout and connect under bursts cost more
-//! than the exchange, is not on this path. The senders together keep at
+//! (the most recently used) or opens one, and gives it back when answered:
+//! no pool shared by the senders, whose checkout and connects under bursts
+//! would cost more than the exchange. The senders together keep at
 //! most `--connections` connections (or `--max-in-flight`, if lower), and
 //! each opens at most [`CONNECTING`] at once: a burst that finds no idle
 //! connection waits, holding its in-flight permit, for one to come back or
