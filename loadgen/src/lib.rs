@@ -6,9 +6,10 @@
 //! pointing down:
 //!
 //! - values, which know nothing of a run: [`value`] (option parsers),
-//!   [`hdr`] (histograms and their encodings), [`mix`], [`schedule`] (pure pacing), [`shard`] (which requests of a
-//!   run are this process's), [`threshold`], [`limits`] (when the generator
-//!   limits the figures);
+//!   [`hdr`] (histograms and their encodings), [`mix`], [`schedule`] (pure
+//!   pacing), [`shard`] (which requests of a run are this process's),
+//!   [`time`] (instants as reports write them), [`threshold`], [`limits`]
+//!   (when the generator limits the figures);
 //! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
 //!   [`client`] that sends (with its outcome taxonomy);
 //! - the run itself: the private `driver` paces, [`recorder`] accumulates
@@ -35,6 +36,7 @@ pub mod schedule;
 pub mod shard;
 pub mod summary;
 pub mod threshold;
+pub mod time;
 pub mod value;
 
 use std::net::SocketAddr;
@@ -57,6 +59,7 @@ use crate::progress::Monitor;
 use crate::recorder::Recorder;
 use crate::shard::Shard;
 use crate::summary::{ModelKind, RunInfo, Tick};
+use crate::time::rfc3339;
 
 /// A prepared run: client built, metrics listener bound.
 pub struct LoadTest {
@@ -159,7 +162,7 @@ impl LoadTest {
         let shard = (plan.shard != Shard::WHOLE).then_some(plan.shard);
         if let Some(at) = plan.start_at.filter(|_| start > Instant::now()) {
             let wait = start - Instant::now();
-            tracing::info!("waiting {wait:.1?} for --start-at {}", shard::rfc3339(at));
+            tracing::info!("waiting {wait:.1?} for --start-at {}", rfc3339(at));
             let mut stop = stop.clone();
             tokio::select! {
                 () = sleep_until(start) => {}
@@ -262,7 +265,7 @@ fn start_instant(start_at: Option<SystemTime>) -> anyhow::Result<(Instant, Syste
         }
         Err(past) => anyhow::bail!(
             "--start-at {}: that instant passed {:.1?} ago (more than {:?}): give a time still ahead when every shard has started, e.g. `date -u -d '+1 min' +%FT%TZ`",
-            shard::rfc3339(at),
+            rfc3339(at),
             past.duration(),
             shard::START_AT_SLACK
         ),

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 /// How far in the past `--start-at` may be when the run begins: the
@@ -96,15 +96,10 @@ pub fn parse_start_at(s: &str) -> Result<SystemTime, String> {
         })
 }
 
-/// `t` in RFC 3339, UTC, to the nanosecond: reports carry their windows
-/// exactly, so a merge recomputes the same rates.
-pub fn rfc3339(t: SystemTime) -> String {
-    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Nanos, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::rfc3339;
 
     #[test]
     fn shards_partition_the_numbers_and_the_workers() {

@@ -32,8 +32,9 @@ use crate::hdr;
 use crate::limits::{self, Limits};
 use crate::mix::Mix;
 use crate::recorder::Stats;
-use crate::shard::{self, Shard};
+use crate::shard::Shard;
 use crate::threshold::{Measure, Metric, ThresholdResult};
+use crate::time::rfc3339;
 
 mod fields;
 
@@ -193,8 +194,8 @@ impl Summary {
             thresholds: Vec::new(),
             schedule_lag_ms,
             warnings,
-            started_at: shard::rfc3339(info.started_at),
-            ended_at: shard::rfc3339(ended_at.unwrap_or(info.started_at)),
+            started_at: rfc3339(info.started_at),
+            ended_at: rfc3339(ended_at.unwrap_or(info.started_at)),
             latency_histogram: hdr::encode(&total.latency_us),
             schedule_lag_histogram: info.schedule_lag_us.as_ref().map(hdr::encode),
             timeline: info.timeline,
