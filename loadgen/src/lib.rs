@@ -12,8 +12,10 @@
 //!   (when the generator limits the figures);
 //! - the run [`plan`], which [`cli`] and [`scenario`] both produce, and the
 //!   [`client`] that sends (with its outcome taxonomy);
-//! - the run itself: the private `driver` paces, [`recorder`] accumulates
-//!   (mirrored by [`exporter`]), the private `progress` shows it live;
+//! - the run's accounts, side by side: [`recorder`] accumulates, [`exporter`]
+//!   mirrors the same events as Prometheus metrics;
+//! - the run itself: the private `driver` paces and hands every event to
+//!   both, the private `progress` shows it live;
 //! - [`summary`], which measures what the thresholds ask for, and
 //!   [`report`], which renders it (and [`html`], as a page);
 //! - [`merge`], which reads reports back and adds them up into one.
@@ -65,7 +67,10 @@ use crate::time::rfc3339;
 pub struct LoadTest {
     plan: Plan,
     client: Client,
+    /// Where every request's fate is written down.
     recorder: Arc<Recorder>,
+    /// Beside it, `--metrics-listen`'s view of the same fates.
+    metrics: Option<Arc<Metrics>>,
     metrics_addr: Option<SocketAddr>,
     exporter: Option<JoinHandle<()>>,
 }
@@ -92,12 +97,13 @@ impl LoadTest {
             }
             None => (None, None, None),
         };
-        let shards = plan.worker_threads();
-        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), shards, metrics));
+        let threads = plan.worker_threads();
+        let recorder = Arc::new(Recorder::new(plan.mix.entries().len(), threads));
         Ok(Self {
             plan,
             client,
             recorder,
+            metrics,
             metrics_addr,
             exporter,
         })
@@ -147,6 +153,7 @@ impl LoadTest {
             client,
             mix: plan.mix.clone(),
             recorder: self.recorder.clone(),
+            metrics: self.metrics.clone(),
             start,
             // A duration past what the clock can hold means until stopped.
             deadline: plan.duration.and_then(|d| start.checked_add(d)),
@@ -178,7 +185,8 @@ impl LoadTest {
                 "starting {} model", ModelKind::from(&plan.model)),
         }
         let share = 1.0 / plan.shard.count as f64;
-        let monitor = Monitor::start(plan.progress, self.recorder.clone(), schedule, start, share);
+        let watched = (self.recorder.clone(), self.metrics.clone());
+        let monitor = Monitor::start(plan.progress, watched, schedule, start, share);
         let end = match &plan.model {
             Model::Open {
                 schedule,
@@ -206,7 +214,9 @@ impl LoadTest {
         let cpu_s = limits::process_cpu_seconds()
             .zip(cpu_before)
             .map(|(after, before)| after - before);
-        self.recorder.target_rate(0.0);
+        if let Some(m) = &self.metrics {
+            m.set_target_rate(0.0);
+        }
 
         let window = end.saturating_duration_since(start);
         // A shard's target is its share of the schedule (the merge adds them).
