@@ -49,6 +49,11 @@ impl Shard {
         k.checked_mul(self.count)?.checked_add(self.index)
     }
 
+    /// The part of the run's schedule this shard sends: `1/N`.
+    pub fn fraction(&self) -> f64 {
+        1.0 / self.count as f64
+    }
+
     /// How many of the numbers `0..total` are this shard's:
     /// `total / N`, plus one for the first `total % N` shards.
     pub fn share(&self, total: u64) -> u64 {
