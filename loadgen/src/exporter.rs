@@ -24,7 +24,7 @@ use prometheus::{
 use tokio::net::TcpListener;
 use warp::Filter as _;
 
-use crate::client::{ErrorKind, Seen};
+use crate::client::{ErrorKind, Outcome, Seen};
 use crate::mix::Mix;
 
 /// Latency buckets (seconds): 1 ms to 10 s, then `+Inf`.
@@ -178,18 +178,18 @@ impl Metrics {
         }
     }
 
-    /// A request of entry `idx` finished after `latency`.
-    pub(crate) fn finished(&self, idx: usize, latency: Duration, outcome: Result<u16, ErrorKind>) {
+    /// A request of entry `idx` finished with `outcome` after `latency`.
+    pub(crate) fn finished(&self, idx: usize, latency: Duration, outcome: &Outcome) {
         self.in_flight.dec();
         let entry = &self.entries[idx];
         match outcome {
             Ok(status) => {
-                entry.status(status).inc();
+                entry.status(*status).inc();
                 entry.duration.observe(latency.as_secs_f64());
             }
-            Err(kind) => {
+            Err(e) => {
                 entry.failed.inc();
-                self.errors[kind.index()].inc();
+                self.errors[e.kind().index()].inc();
             }
         }
     }

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
+use crate::exporter::Metrics;
 use crate::plan::ProgressMode;
 use crate::recorder::{Progress, Recorder};
 use crate::schedule::Schedule;
@@ -27,11 +28,12 @@ pub(crate) struct Monitor {
 }
 
 impl Monitor {
-    /// Starts ticking; `schedule` is `None` in the closed model, and this
+    /// Starts ticking, reading `recorder` and publishing the rate to
+    /// `metrics`; `schedule` is `None` in the closed model, and this
     /// process sends `share` of it (`1/N` for a shard of `N`).
     pub(crate) fn start(
         mode: ProgressMode,
-        recorder: Arc<Recorder>,
+        (recorder, metrics): (Arc<Recorder>, Option<Arc<Metrics>>),
         schedule: Option<Schedule>,
         start: Instant,
         share: f64,
@@ -59,7 +61,9 @@ impl Monitor {
                 let target = schedule
                     .as_ref()
                     .map_or(0.0, |s| s.rate_at(start.elapsed()) * share);
-                recorder.target_rate(target);
+                if let Some(m) = &metrics {
+                    m.set_target_rate(target);
+                }
                 let now = recorder.progress();
                 n += 1;
                 let describe =

@@ -16,7 +16,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 /// How far in the past `--start-at` may be when the run begins: the
@@ -47,6 +47,11 @@ impl Shard {
     /// `None` past `u64::MAX`.
     pub fn nth(&self, k: u64) -> Option<u64> {
         k.checked_mul(self.count)?.checked_add(self.index)
+    }
+
+    /// The part of the run's schedule this shard sends: `1/N`.
+    pub fn fraction(&self) -> f64 {
+        1.0 / self.count as f64
     }
 
     /// How many of the numbers `0..total` are this shard's:
@@ -96,15 +101,10 @@ pub fn parse_start_at(s: &str) -> Result<SystemTime, String> {
         })
 }
 
-/// `t` in RFC 3339, UTC, to the nanosecond: reports carry their windows
-/// exactly, so a merge recomputes the same rates.
-pub fn rfc3339(t: SystemTime) -> String {
-    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Nanos, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::rfc3339;
 
     #[test]
     fn shards_partition_the_numbers_and_the_workers() {

@@ -4,8 +4,8 @@
 //! the increase of the server's `flask_requests_total{endpoint=...}` over
 //! the run: nothing lost (a slow answer is not a timeout), nothing invented
 //! (no retries, no followed redirects). Both models, since they send
-//! differently (a pool of connections; one connection per worker), over
-//! HTTP/1.1 and over h2c.
+//! differently (connections lent to one request at a time; one per
+//! worker), over HTTP/1.1 and over h2c.
 
 use std::collections::BTreeMap;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use obslab_loadgen::shard::rfc3339;
+use obslab_loadgen::time::rfc3339;
 use serde_json::Value;
 
 use crate::shards::server;

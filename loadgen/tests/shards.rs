@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use obslab_loadgen::Summary;
-use obslab_loadgen::shard::rfc3339;
+use obslab_loadgen::time::rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 

@@ -1,8 +1,8 @@
 //! Reading one answer to its end within the timeout, and what that says
 //! about the request and about its connection.
 //!
-//! Both ways of sending (the pool, a worker's own connection) end here, so
-//! a status, a timeout and a broken exchange are told apart by one rule.
+//! Every exchange on a [`super::Connection`] ends here, so a status, a
+//! timeout and a broken exchange are told apart by one rule.
 
 use std::time::Duration;
 

@@ -127,7 +127,7 @@ impl Link {
                 if let Err(e) = sender.ready().await {
                     return Err(Failed::Unsent(RequestError::other(e)));
                 }
-                let request = template.request(&template.origin);
+                let request = template.request();
                 sender.try_send_request(request).await.map_err(|mut e| {
                     // Never written: the kept-alive connection closed first.
                     let unsent = e.take_message().is_some();

@@ -6,20 +6,20 @@
 //! answer is not reported as a timeout the server never saw. Every request
 //! of the mix is prepared once as a template and cloned per send.
 //!
-//! Two ways to send share those templates and that accounting:
-//! [`Client::send`] goes through hyper's connection pool (no longer used by
-//! the driver: its checkout and connects under bursts stalled the open
-//! model); a [`Connection`] is one keep-alive connection (over HTTP/2, one
-//! stream on a [`Shared`] connection), owned by a closed-model worker or
-//! lent to one open-model request at a time by its sender thread.
+//! Requests go on a [`Connection`]: one keep-alive connection (over
+//! HTTP/2, one stream on a [`Shared`] connection), owned by a closed-model
+//! worker or lent to one open-model request at a time by its sender thread.
+//! There is no shared pool: its checkout and connects under bursts cost
+//! more than the exchange and stalled the open model.
 //!
 //! The HTTP version is the one asked for or negotiated ([`Protocol`]);
 //! [`Client::settle`] learns, before the run, whether the target's
 //! connections multiplex, which decides how the drivers share them.
 //!
-//! Both drop a connection that has been idle for longer than an idle limit
-//! ([`IDLE_LIMIT`] by default) and open a new one, so a request never goes
-//! out on a connection the target is closing for idleness.
+//! A connection that has been idle for longer than an idle limit
+//! ([`IDLE_LIMIT`] by default) is dropped and a new one opened, so a
+//! request never goes out on a connection the target is closing for
+//! idleness.
 //!
 //! Which TLS certificates are trusted (`--ca-cert`, `--insecure`) is
 //! `tls.rs`'s; [`Client::check_certificate`] stops a run whose target's
@@ -32,9 +32,9 @@
 
 mod answer;
 mod connection;
+mod connector;
 mod link;
 mod outcome;
-mod pool;
 mod protocol;
 mod template;
 mod tls;
@@ -55,9 +55,8 @@ pub use self::protocol::{MIXED, Protocol, Seen, combine};
 pub use self::tls::{CaCert, Trust, parse_ca_cert};
 pub use self::wait::wait_for;
 
-use self::answer::answer;
+use self::connector::Connector;
 use self::link::Link;
-use self::pool::{Connector, Pooled};
 use self::template::Template;
 use crate::mix::Mix;
 
@@ -70,10 +69,10 @@ use crate::mix::Mix;
 /// seen it).
 pub const IDLE_LIMIT: Duration = Duration::from_secs(30);
 
-/// The shared client plus one prepared request per mix entry.
+/// What every connection of a run shares: how to dial the target, one
+/// prepared request per mix entry, the limits and the versions seen.
 #[derive(Debug, Clone)]
 pub struct Client {
-    pool: Pooled,
     connector: Connector,
     /// Scheme and authority of the target: what a new connection dials.
     dial: Uri,
@@ -90,7 +89,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// Builds the client and the request templates for `mix` at `target`,
+    /// Builds the connector and the request templates for `mix` at `target`,
     /// speaking `protocol` and trusting the certificates `trust` says; a
     /// connection idle for longer than `idle_limit` is not used again.
     pub fn new(
@@ -105,9 +104,8 @@ impl Client {
         let dial = format!("{}://{}", target.scheme(), template::authority(target)?)
             .parse()
             .with_context(|| format!("{target} has no host to connect to"))?;
-        let connector = pool::connector(target, trust, protocol)?;
+        let connector = connector::connector(target, trust, protocol)?;
         Ok(Self {
-            pool: pool::pooled(connector.clone(), idle_limit, protocol),
             connector,
             dial,
             templates,
@@ -183,15 +181,5 @@ impl Client {
         }
         tracing::debug!("first connection to {target}: {error}");
         Ok(())
-    }
-
-    /// Sends mix entry `idx` once through the pool and reads the whole
-    /// answer.
-    pub async fn send(&self, idx: usize) -> Outcome {
-        let template = &self.templates[idx];
-        let request = template.request(&template.uri);
-        // The pool itself drops a connection left mid-answer.
-        let exchange = async { Ok(self.pool.request(request).await?) };
-        answer(self.timeout, exchange).await.outcome
     }
 }

@@ -55,16 +55,6 @@ pub enum RequestError {
     Other(#[source] BoxError),
 }
 
-impl From<hyper_util::client::legacy::Error> for RequestError {
-    fn from(e: hyper_util::client::legacy::Error) -> Self {
-        if e.is_connect() {
-            RequestError::Connect(e.into())
-        } else {
-            RequestError::Other(e.into())
-        }
-    }
-}
-
 impl RequestError {
     /// A failure to dial or to start the connection.
     pub(super) fn connect(e: impl Into<BoxError>) -> Self {

@@ -22,9 +22,7 @@ use crate::mix::{Mix, MixEntry};
 #[derive(Debug)]
 pub(super) struct Template {
     method: Method,
-    /// Absolute, for the pool (which picks a connection by it).
-    pub(super) uri: Uri,
-    /// Path and query only, as written on the wire.
+    /// Path and query only, as HTTP/1 writes it on the wire.
     pub(super) origin: Uri,
     headers: HeaderMap,
     /// HTTP/2's form: the host in the URI's authority (`:authority`), no
@@ -35,10 +33,10 @@ pub(super) struct Template {
 }
 
 impl Template {
-    /// A request for this entry addressed to `uri` (absolute for the
-    /// pool, origin form on a connection of one's own).
-    pub(super) fn request(&self, uri: &Uri) -> Request<Full<Bytes>> {
-        self.build(uri, &self.headers)
+    /// A request for this entry in HTTP/1's form: the origin-form URI,
+    /// the `Host` header.
+    pub(super) fn request(&self) -> Request<Full<Bytes>> {
+        self.build(&self.origin, &self.headers)
     }
 
     /// A request for this entry in HTTP/2's form.
@@ -141,7 +139,6 @@ fn template(target: &Url, entry: &MixEntry, headers: &HeaderMap) -> anyhow::Resu
     let h2 = h2_form(&uri, &headers)?;
     Ok(Template {
         method: entry.method.clone(),
-        uri,
         origin,
         headers,
         h2,
@@ -178,8 +175,8 @@ fn join(target: &Url, path: &str) -> anyhow::Result<Url> {
 mod tests {
     use super::*;
 
-    /// (target, path, extra header) → (absolute URI, origin form, Host,
-    /// Authorization).
+    /// (target, path, extra header) → (absolute URI as HTTP/2 sends it,
+    /// origin form, Host, Authorization).
     #[test]
     fn templates_carry_the_uri_host_and_credentials() {
         let cases = [
@@ -241,7 +238,7 @@ mod tests {
                 "http://h:1",
                 "/",
                 Some(("host", "other.test")),
-                "http://h:1/",
+                "http://other.test/",
                 "/",
                 "other.test",
                 None,
@@ -286,7 +283,7 @@ mod tests {
             }
             let mix = Mix::new(vec![entry]).unwrap();
             let t = &templates(&target, &mix, &headers).unwrap()[0];
-            assert_eq!(t.uri.to_string(), uri, "{target} {path}");
+            assert_eq!(t.request_h2().uri().to_string(), uri, "{target} {path}");
             assert_eq!(t.origin.to_string(), origin, "{target} {path}");
             assert_eq!(t.headers[HOST], host, "{target} {path}");
             let auth = t.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap());
@@ -316,6 +313,6 @@ mod tests {
         headers.insert(HOST, HeaderValue::from_static("vhost.test"));
         let t = &templates(&target, &mix, &headers).unwrap()[0];
         assert_eq!(t.request_h2().uri(), "https://vhost.test/api/x?y=1");
-        assert_eq!(t.request(&t.origin).headers()[HOST], "vhost.test");
+        assert_eq!(t.request().headers()[HOST], "vhost.test");
     }
 }

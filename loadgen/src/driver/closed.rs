@@ -1,7 +1,7 @@
 //! Closed model: N workers, each on its own keep-alive connection, send back
 //! to back; latency counts from the actual send, which is what such a
 //! benchmark measures (and why it is not the default). Each worker thread
-//! records into its own shard of the recorder.
+//! records into its own accumulators of the recorder.
 //!
 //! What a seed makes reproducible. With `--requests R` the requests are
 //! numbered as workers claim them, `0..R` for the whole run (shard `I` of
@@ -40,8 +40,8 @@ use crate::client::{Connection, Shared};
 /// runtime, so a request and its connection never leave their thread: no
 /// work stealing, no cross-thread wake-ups, which is what the client's CPU
 /// per request is mostly made of when client and target share a few cores.
-/// Thread `t` records into the recorder's shard `t`, merged when read, so
-/// the counts are the same as with one runtime.
+/// Thread `t` records into the recorder's accumulators `t`, merged when
+/// read, so the counts are the same as with one runtime.
 pub(crate) async fn closed(
     ctx: Arc<Context>,
     (concurrency, connections): (usize, Option<usize>),
@@ -96,7 +96,7 @@ async fn worker(
     // Without a count, one RNG per worker: deterministic with --seed, no
     // shared lock.
     let mut rng = SmallRng::seed_from_u64(ctx.seed.wrapping_add(id));
-    let recorder = ctx.recorder.shard(thread);
+    let sink = ctx.sink(thread);
     loop {
         let late = ctx.deadline.is_some_and(|d| Instant::now() >= d);
         // With a count, the next number of this shard, drawn from seed + n.
@@ -114,8 +114,8 @@ async fn worker(
             None => ctx.mix.pick(&mut rng),
         };
         let sent_at = Instant::now();
-        recorder.sent_at(idx, None, sent_at);
+        sink.sent_at(idx, None, sent_at);
         let outcome = connection.send(idx).await;
-        recorder.finished(idx, sent_at, &outcome);
+        sink.finished(idx, sent_at, &outcome);
     }
 }

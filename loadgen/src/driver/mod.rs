@@ -2,13 +2,14 @@
 //! closed (workers, [`closed`]).
 //!
 //! Both run on `--threads` OS threads, each with its own single-threaded
-//! runtime, so a request, its connection and its recorder shard never leave
-//! their thread: no work stealing, no cross-thread wake-ups, which is what a
-//! client's CPU per request (and its stalls under load) are mostly made of
-//! when client and target share a few cores.
+//! runtime, so a request, its connection and its recorder accumulators
+//! never leave their thread: no work stealing, no cross-thread wake-ups,
+//! which is what a client's CPU per request (and its stalls under load) are
+//! mostly made of when client and target share a few cores.
 
 mod closed;
 mod open;
+mod sink;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use anyhow::Context as _;
 use tokio::time::Instant;
 
 use crate::client::Client;
+use crate::exporter::Metrics;
 use crate::mix::Mix;
 use crate::recorder::Recorder;
 use crate::shard::Shard;
@@ -31,6 +33,8 @@ pub(crate) struct Context {
     pub mix: Mix,
     /// Where every request's fate goes.
     pub recorder: Arc<Recorder>,
+    /// `--metrics-listen`: the same fates, as `loadgen_*` families.
+    pub metrics: Option<Arc<Metrics>>,
     /// The instant the schedule counts from.
     pub start: Instant,
     /// No request leaves at or after it (`--duration`).
@@ -132,7 +136,7 @@ mod tests {
     #[tokio::test]
     async fn a_starved_generator_reports_its_lag_and_warns() {
         let (client, mix) = refused_client();
-        let recorder = Arc::new(Recorder::new(1, 1, None));
+        let recorder = Arc::new(Recorder::new(1, 1));
         // Blocked: request n was due at n ms, the loop first runs at 50 ms
         // or later, so each leaves at least 50 - n ms late.
         let start = Instant::now() - Duration::from_millis(50);
@@ -140,6 +144,7 @@ mod tests {
             client,
             mix: mix.clone(),
             recorder: recorder.clone(),
+            metrics: None,
             start,
             deadline: None,
             requests: Some(10),
@@ -173,6 +178,7 @@ mod tests {
             },
             started_at: std::time::SystemTime::now(),
             timeline: Vec::new(),
+            protocols: Vec::new(),
         };
         let summary = crate::summary::Summary::build(info, &mix, &recorder.snapshot());
         assert!(summary.schedule_lag_ms.is_some_and(|l| l.p50 >= 41.0));
@@ -186,11 +192,12 @@ mod tests {
     #[tokio::test]
     async fn a_catch_up_burst_yields_to_other_tasks() {
         let (client, mix) = refused_client();
-        let recorder = Arc::new(Recorder::new(1, 1, None));
+        let recorder = Arc::new(Recorder::new(1, 1));
         let ctx = Arc::new(Context {
             client,
             mix,
             recorder: recorder.clone(),
+            metrics: None,
             start: Instant::now(),
             deadline: None,
             requests: Some(1000),

@@ -3,7 +3,7 @@
 //!
 //! The schedule is dealt over `--threads` senders, each an OS thread with
 //! its own single-threaded runtime, its own keep-alive connections and its
-//! own recorder shard: sender `k` of `T` sends the requests `n ≡ k (mod T)`
+//! own recorder accumulators: sender `k` of `T` sends the requests `n ≡ k (mod T)`
 //! of the one absolute schedule. A process that is shard `I` of `N`
 //! (`--shard`) deals its own requests `n = I + m·N` the same way: sender
 //! `k` sends those with `m ≡ k (mod T)`. A sender sleeps until its next request is
@@ -18,9 +18,9 @@
 //!
 //! The cap is one semaphore shared by the senders, taken with `try_acquire`:
 //! nothing ever queues. A request takes an idle connection of its sender
-//! (the most recently used) or opens one, and gives it back when answered;
-//! hyper's shared pool, whose checkout and connect under bursts cost more
-//! than the exchange, is not on this path. The senders together keep at
+//! (the most recently used) or opens one, and gives it back when answered:
+//! no pool shared by the senders, whose checkout and connects under bursts
+//! would cost more than the exchange. The senders together keep at
 //! most `--connections` connections (or `--max-in-flight`, if lower), and
 //! each opens at most [`CONNECTING`] at once: a burst that finds no idle
 //! connection waits, holding its in-flight permit, for one to come back or
@@ -153,7 +153,7 @@ impl Connections {
 /// `m ≡ thread (mod threads)`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Lane {
-    /// This sender's index, also its recorder shard.
+    /// This sender's index, also the recorder accumulators it writes to.
     pub thread: usize,
     /// The number of senders.
     pub threads: usize,
@@ -229,7 +229,7 @@ pub(super) async fn sender(
     // requests of this sender are done.
     let (running, mut done) = mpsc::channel::<()>(1);
     let limit = ctx.requests.unwrap_or(u64::MAX);
-    let shard = ctx.recorder.shard(lane.thread);
+    let sink = ctx.sink(lane.thread);
     let mut last_send = ctx.start;
     let mut m = lane.thread as u64;
     let slot = loop {
@@ -270,17 +270,17 @@ pub(super) async fn sender(
                 let running = running.clone();
                 tokio::spawn(async move {
                     let (mut connection, opening) = connections.take(&ctx.client).await;
-                    let shard = ctx.recorder.shard(lane.thread);
+                    let sink = ctx.sink(lane.thread);
                     let now = Instant::now();
-                    shard.sent_at(idx, Some(now.saturating_duration_since(at)), now);
+                    sink.sent_at(idx, Some(now.saturating_duration_since(at)), now);
                     let outcome = connection.send(idx).await;
                     drop(opening);
                     connections.give_back(connection);
-                    shard.finished(idx, at, &outcome);
+                    sink.finished(idx, at, &outcome);
                     drop((permit, running));
                 });
             }
-            Err(_) => shard.dropped(idx),
+            Err(_) => sink.dropped(idx),
         }
         last_send = now;
         m += lane.threads as u64;

@@ -84,16 +84,18 @@ pub fn combine(found: Vec<Found>) -> Result<Summary, String> {
         },
         started_at: SystemTime::from(started),
         timeline: timeline(&parts, started)?,
+        // One version kept, several said `mixed`.
+        protocols: (0..ids.len())
+            .map(|i| {
+                client::combine(
+                    parts
+                        .iter()
+                        .filter_map(|p| p.report.endpoints[i].protocol.clone()),
+                )
+            })
+            .collect(),
     };
     let mut summary = Summary::assemble(info, &ids, &stats);
-    // One version kept, several said `mixed`.
-    summary.set_protocols((0..ids.len()).map(|i| {
-        client::combine(
-            parts
-                .iter()
-                .filter_map(|p| p.report.endpoints[i].protocol.clone()),
-        )
-    }));
     // The reports' own warnings, said by whom when there are several.
     let many = parts.len() > 1;
     for p in &parts {

@@ -83,13 +83,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<Summary> {
         let (name, text) = read_input(file)?;
         found.extend(reports_in(&name, &text).map_err(anyhow::Error::msg)?);
     }
-    let mut summary = combine::combine(found).map_err(anyhow::Error::msg)?;
-    summary.thresholds = args
-        .thresholds
-        .iter()
-        .map(|t| t.evaluate(&summary))
-        .collect();
-    Ok(summary)
+    let summary = combine::combine(found).map_err(anyhow::Error::msg)?;
+    Ok(summary.judged(&args.thresholds))
 }
 
 /// The text of one input and the name to call it by.

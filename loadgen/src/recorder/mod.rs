@@ -4,51 +4,54 @@
 //! latencies (microseconds, 3 significant digits, up to an hour); the total
 //! is their merge, computed when the report is built. Tasks record directly
 //! here, so there is no channel that could grow: counting is an atomic add,
-//! and only an answer takes the entry's lock (never held across an await) to
-//! record its status and latency. The `--metrics-listen` families are
-//! updated by the same calls, so the two views cannot drift.
+//! and the locks are the writing thread's own (never held across an
+//! await): an answer takes one to record its status and latency (the first
+//! event of a new second takes it too, to close the last), an open-model
+//! send another to record its schedule lag; only readers ever wait for
+//! them. The `--metrics-listen` families are not kept here:
+//! the driver hands each event to a [`Writer`] and to the exporter in one
+//! call, so the two views cannot drift.
 //!
-//! The accumulators come in shards, one per closed-model worker thread, so
-//! those threads share no recorder counter and no lock on the hot path: a
-//! thread writes only to its own [`Shard`], whose locks only the (rare)
-//! readers contend for. Readers merge: [`Recorder::progress`] sums the
-//! counters of every shard for the live display, [`Recorder::snapshot`]
-//! adds the histograms up (HdrHistograms merge exactly). The open model's
-//! sender threads each record into their own shard too.
+//! The accumulators come one set per sending thread (the open model's
+//! senders, the closed model's worker threads), so those threads share no
+//! recorder counter and no lock on the hot path: a thread writes only to
+//! its own through its [`Writer`], whose locks only the (rare) readers
+//! contend for. Readers merge: [`Recorder::progress`] sums the counters of
+//! every thread for the live display, [`Recorder::snapshot`] adds the
+//! histograms up (HdrHistograms merge exactly).
 //!
-//! Each shard also keeps the open model's schedule lag: how late each
-//! request left after its intended instant, in an HdrHistogram with the
-//! latencies' unit and bounds, so the generator's own delays are measured
-//! rather than silently added to the target's latency.
+//! Each thread's set also keeps the open model's schedule lag: how late
+//! each request left after its intended instant, in an HdrHistogram with
+//! the latencies' unit and bounds, so the generator's own delays are
+//! measured rather than silently added to the target's latency.
 //!
-//! And each shard keeps its own timeline, one entry a second from the start
-//! of the schedule: requests sent, and requests that finished (answered or
-//! not) that second with the latencies of the answers. A shard is written
-//! by one thread, whose clock only goes forward, so the current second's
+//! And each keeps its own timeline, one entry a second from the start of
+//! the schedule: requests sent, and requests that finished (answered or
+//! not) that second with the latencies of the answers. A set is written by
+//! one thread, whose clock only goes forward, so the current second's
 //! counts are atomics beside the totals and its latencies go into one more
 //! histogram under the lock the answer takes anyway. When the thread's first
 //! event of a later second comes, it closes the current one (once a second,
 //! not per request): the counts are taken, the histogram packed into its
-//! small V2 form and cleared. [`Recorder::timeline`] adds the shards' seconds
-//! up when the report is built.
+//! small V2 form and cleared. [`Recorder::timeline`] adds the threads'
+//! seconds up when the report is built.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
 
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use crate::client::RequestError;
-use crate::exporter::Metrics;
 pub use crate::hdr::histogram_us;
 
-mod shard;
 mod timeline;
+mod writer;
 
-pub use self::shard::Shard;
-use self::shard::ShardData;
 pub use self::timeline::Second;
+use self::writer::PerThread;
+pub use self::writer::Writer;
 
 /// Counts and latencies of one mix entry (or of the whole run, merged).
 #[derive(Debug, Clone)]
@@ -98,28 +101,26 @@ pub struct Progress {
     pub dropped: u64,
 }
 
-/// The shared accumulator of a run: one shard of accumulators per writing
+/// The shared accumulator of a run: one set of accumulators per writing
 /// thread.
 pub struct Recorder {
-    /// `shards[s].entries[idx]`: mix entry `idx` as thread `s` saw it.
-    shards: Box<[ShardData]>,
+    /// `threads[t].entries[idx]`: mix entry `idx` as thread `t` saw it.
+    threads: Box<[PerThread]>,
     /// The instant the timeline counts from (the schedule's start).
     start: OnceLock<Instant>,
     warned: [AtomicBool; 3],
-    metrics: Option<Arc<Metrics>>,
 }
 
 impl Recorder {
-    /// A recorder for `entries` mix entries written by `shards` threads (at
-    /// least one), mirroring into `metrics`.
-    pub fn new(entries: usize, shards: usize, metrics: Option<Arc<Metrics>>) -> Self {
+    /// A recorder for `entries` mix entries written by `threads` threads
+    /// (at least one).
+    pub fn new(entries: usize, threads: usize) -> Self {
         Self {
-            shards: (0..shards.max(1))
-                .map(|_| ShardData::new(entries))
+            threads: (0..threads.max(1))
+                .map(|_| PerThread::new(entries))
                 .collect(),
             start: OnceLock::new(),
             warned: Default::default(),
-            metrics,
         }
     }
 
@@ -129,28 +130,21 @@ impl Recorder {
         let _ = self.start.set(start);
     }
 
-    /// The accumulators thread `index` writes to (taken modulo the number
-    /// of shards). One thread writes to a shard.
-    pub fn shard(&self, index: usize) -> Shard<'_> {
-        Shard {
-            data: &self.shards[index % self.shards.len()],
+    /// Where thread `index` writes (its accumulators, taken modulo the
+    /// number of threads). One thread writes to a set.
+    pub fn writer(&self, index: usize) -> Writer<'_> {
+        Writer {
+            data: &self.threads[index % self.threads.len()],
             start: *self.start.get_or_init(Instant::now),
             recorder: self,
         }
     }
 
-    /// Publishes the schedule's current rate to the metrics, if exported.
-    pub fn target_rate(&self, rate: f64) {
-        if let Some(m) = &self.metrics {
-            m.set_target_rate(rate);
-        }
-    }
-
     /// Running totals for the progress display: a few atomic loads per
-    /// mix entry and shard.
+    /// mix entry and thread.
     pub fn progress(&self) -> Progress {
         let mut p = Progress::default();
-        for e in self.shards.iter().flat_map(|shard| shard.entries.iter()) {
+        for e in self.threads.iter().flat_map(|data| data.entries.iter()) {
             p.requests += e.requests.load(Relaxed);
             p.responses += e.responses.load(Relaxed);
             p.errors += e.errors.iter().map(|n| n.load(Relaxed)).sum::<u64>();
@@ -159,39 +153,39 @@ impl Recorder {
         p
     }
 
-    /// A copy of every entry's stats, shards merged, in mix order.
+    /// A copy of every entry's stats, threads merged, in mix order.
     pub fn snapshot(&self) -> Vec<Stats> {
-        let (first, rest) = self.shards.split_first().expect("at least one shard");
+        let (first, rest) = self.threads.split_first().expect("at least one thread");
         let answers = first.answers();
         let mut stats: Vec<Stats> = (0..first.entries.len())
             .map(|idx| first.stats(&answers, idx))
             .collect();
         drop(answers);
-        for shard in rest {
-            let answers = shard.answers();
+        for data in rest {
+            let answers = data.answers();
             for (idx, total) in stats.iter_mut().enumerate() {
-                total.merge(&shard.stats(&answers, idx));
+                total.merge(&data.stats(&answers, idx));
             }
         }
         stats
     }
 
     /// How late the sends left after their intended instants (open model),
-    /// in microseconds, shards merged.
+    /// in microseconds, threads merged.
     pub fn schedule_lag(&self) -> Histogram<u64> {
         let mut lag = histogram_us();
-        for shard in &self.shards {
-            lag.add(&*shard.lag())
+        for data in &self.threads {
+            lag.add(&*data.lag())
                 .expect("histograms share their bounds");
         }
         lag
     }
 
     /// Calls `each` with every second from the start to the last one
-    /// anything happened in, in order, shards added up (a second without
+    /// anything happened in, in order, threads added up (a second without
     /// events has zero counts).
     pub fn timeline(&self, each: impl FnMut(&Second)) {
-        let guards: Vec<_> = self.shards.iter().map(|s| (s, s.answers())).collect();
+        let guards: Vec<_> = self.threads.iter().map(|t| (t, t.answers())).collect();
         timeline::add_up(guards.iter().map(|(s, a)| (&s.clock, &a.book)), each);
     }
 
@@ -213,21 +207,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_add_up_in_the_progress_and_the_snapshot() {
-        let recorder = Recorder::new(2, 3, None);
+    fn threads_add_up_in_the_progress_and_the_snapshot() {
+        let recorder = Recorder::new(2, 3);
         let start = Instant::now();
         let timeout = || Err(RequestError::Timeout(Duration::from_secs(1)));
         for index in 0..3 {
-            let shard = recorder.shard(index);
-            shard.sent(0, Some(Duration::from_millis(index as u64)));
-            shard.finished(0, start, &Ok(200));
-            shard.sent(1, None);
-            shard.finished(1, start, &timeout());
-            shard.dropped(1);
+            let writer = recorder.writer(index);
+            writer.sent(0, Some(Duration::from_millis(index as u64)));
+            writer.finished(0, start, &Ok(200));
+            writer.sent(1, None);
+            writer.finished(1, start, &timeout());
+            writer.dropped(1);
         }
-        // Index 4 of 3 shards is shard 1.
-        recorder.shard(4).sent(0, None);
-        recorder.shard(4).finished(0, start, &Ok(500));
+        // Index 4 of 3 threads is thread 1.
+        recorder.writer(4).sent(0, None);
+        recorder.writer(4).finished(0, start, &Ok(500));
 
         let progress = Progress {
             requests: 7,
@@ -249,21 +243,21 @@ mod tests {
     }
 
     #[test]
-    fn the_timeline_adds_the_shards_seconds_up() {
-        let recorder = Recorder::new(2, 2, None);
+    fn the_timeline_adds_the_threads_seconds_up() {
+        let recorder = Recorder::new(2, 2);
         let start = Instant::now();
         recorder.start_at(start);
         let at = |ms: u64| start + Duration::from_millis(ms);
         let timeout = || Err(RequestError::Timeout(Duration::from_secs(1)));
-        // Shard 0: one request a second for 3 s, each answered in 100 ms.
-        let zero = recorder.shard(0);
+        // Thread 0: one request a second for 3 s, each answered in 100 ms.
+        let zero = recorder.writer(0);
         for s in 0..3 {
             zero.sent_at(0, None, at(1000 * s));
             zero.finished_at(0, at(1000 * s), &Ok(200), at(1000 * s + 100));
         }
-        // Shard 1: sent in second 0, one answered in 2 s (second 2), one
+        // Thread 1: sent in second 0, one answered in 2 s (second 2), one
         // timed out in second 5; nothing in seconds 3 and 4.
-        let one = recorder.shard(1);
+        let one = recorder.writer(1);
         one.sent_at(1, None, at(10));
         one.sent_at(1, None, at(20));
         one.finished_at(1, at(10), &Ok(500), at(2010));

@@ -1,13 +1,13 @@
-//! The timeline: one entry a second, per shard, added up when read.
+//! The timeline: one entry a second, per thread, added up when read.
 //!
-//! A shard is written by one thread, whose clock only goes forward. The
-//! current second's counts are atomics ([`Clock`]) beside the shard's
-//! totals, and its latencies go into one histogram ([`Book`]) kept under the
-//! lock an answer takes anyway. When the thread's first event of a later
+//! A thread's accumulators are written by that thread only, whose clock
+//! only goes forward. The current second's counts are atomics ([`Clock`])
+//! beside the thread's totals, and its latencies go into one histogram
+//! ([`Book`]) kept under the lock an answer takes anyway. When the thread's first event of a later
 //! second comes, it closes the current one: the counts are swapped out, the
 //! histogram packed into the plain V2 form (a few hundred bytes instead of
 //! the ~190 KB of counts) and cleared. That is once a second per thread,
-//! never per request. [`add_up`] adds the shards' seconds up for the
+//! never per request. [`add_up`] adds the threads' seconds up for the
 //! report.
 
 use std::collections::BTreeMap;
@@ -37,21 +37,21 @@ pub struct Second {
     pub latency_us: Histogram<u64>,
 }
 
-/// A shard's current second and its counts (sent, answered, failed).
+/// A thread's current second and its counts (sent, answered, failed).
 #[derive(Default)]
 pub(super) struct Clock {
     second: AtomicU64,
     counts: [AtomicU64; 3],
 }
 
-/// A shard's latencies of the current second, and its closed seconds;
-/// kept under the shard's lock.
+/// A thread's latencies of the current second, and its closed seconds;
+/// kept under the thread's lock.
 pub(super) struct Book {
     pub(super) latency: Histogram<u64>,
     closed: Vec<Closed>,
 }
 
-/// A closed second of one shard, its histogram packed.
+/// A closed second of one thread, its histogram packed.
 struct Closed {
     t: u64,
     counts: [u64; 3],
@@ -97,10 +97,10 @@ impl Clock {
 }
 
 /// Calls `each` with every second from 0 to the last one anything happened
-/// in, in order, the `shards` added up (a second without events has zero
+/// in, in order, the `threads` added up (a second without events has zero
 /// counts). One histogram is reused for all seconds.
 pub(super) fn add_up<'a>(
-    shards: impl IntoIterator<Item = (&'a Clock, &'a Book)>,
+    threads: impl IntoIterator<Item = (&'a Clock, &'a Book)>,
     mut each: impl FnMut(&Second),
 ) {
     enum Latency<'a> {
@@ -108,7 +108,7 @@ pub(super) fn add_up<'a>(
         Live(&'a Histogram<u64>),
     }
     let mut by_second: BTreeMap<u64, Vec<([u64; 3], Latency<'_>)>> = BTreeMap::new();
-    for (clock, book) in shards {
+    for (clock, book) in threads {
         for closed in &book.closed {
             let latency = Latency::Packed(&closed.latency);
             let at = by_second.entry(closed.t).or_default();

@@ -19,7 +19,8 @@
 //! rather than by the target (see [`limits`]).
 //!
 //! The summary measures what thresholds ask for ([`Measure`]) and carries
-//! their results as data; judging them is the caller's last step.
+//! their results as data: a run and a merge each build theirs once, then
+//! judge it once ([`Summary::judged`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -32,8 +33,9 @@ use crate::hdr;
 use crate::limits::{self, Limits};
 use crate::mix::Mix;
 use crate::recorder::Stats;
-use crate::shard::{self, Shard};
-use crate::threshold::{Measure, Metric, ThresholdResult};
+use crate::shard::Shard;
+use crate::threshold::{Measure, Metric, Threshold, ThresholdResult};
+use crate::time::rfc3339;
 
 mod fields;
 
@@ -131,11 +133,14 @@ pub struct RunInfo {
     pub started_at: SystemTime,
     /// One entry a second.
     pub timeline: Vec<Tick>,
+    /// The HTTP version each endpoint's answers came in (`mixed` when
+    /// several, `None` when none was answered), in endpoint order.
+    pub protocols: Vec<Option<String>>,
 }
 
 impl Summary {
     /// Builds the report from per-entry stats (in mix order); thresholds are
-    /// evaluated afterwards, on this document.
+    /// judged afterwards, on this document ([`Summary::judged`]).
     pub fn build(info: RunInfo, mix: &Mix, stats: &[Stats]) -> Summary {
         Summary::assemble(info, &EndpointId::of_mix(mix), stats)
     }
@@ -153,7 +158,8 @@ impl Summary {
         } else {
             0.0
         };
-        let endpoints = ids
+        let mut protocols = info.protocols.into_iter();
+        let endpoints: Vec<Endpoint> = ids
             .iter()
             .zip(stats)
             .map(|(id, s)| Endpoint {
@@ -167,9 +173,10 @@ impl Summary {
                 status_codes: status_codes(s),
                 weight: id.weight,
                 latency_histogram: hdr::encode(&s.latency_us),
-                protocol: None,
+                protocol: protocols.next().flatten(),
             })
             .collect();
+        let protocol = client::combine(endpoints.iter().filter_map(|e| e.protocol.clone()));
         let latency_ms = latency(&total);
         let schedule_lag_ms = info.schedule_lag_us.as_ref().map(lag);
         let ended_at = info.started_at.checked_add(info.window);
@@ -189,12 +196,12 @@ impl Summary {
             latency_ms,
             status_codes: status_codes(&total),
             endpoints,
-            protocol: None,
+            protocol,
             thresholds: Vec::new(),
             schedule_lag_ms,
             warnings,
-            started_at: shard::rfc3339(info.started_at),
-            ended_at: shard::rfc3339(ended_at.unwrap_or(info.started_at)),
+            started_at: rfc3339(info.started_at),
+            ended_at: rfc3339(ended_at.unwrap_or(info.started_at)),
             latency_histogram: hdr::encode(&total.latency_us),
             schedule_lag_histogram: info.schedule_lag_us.as_ref().map(hdr::encode),
             timeline: info.timeline,
@@ -204,13 +211,12 @@ impl Summary {
         }
     }
 
-    /// Sets each endpoint's `protocol` (in mix order) and the run's, the
-    /// one they all share or `mixed`.
-    pub fn set_protocols(&mut self, protocols: impl IntoIterator<Item = Option<String>>) {
-        for (endpoint, protocol) in self.endpoints.iter_mut().zip(protocols) {
-            endpoint.protocol = protocol;
-        }
-        self.protocol = client::combine(self.endpoints.iter().filter_map(|e| e.protocol.clone()));
+    /// The summary with `thresholds` judged on it, each one's result in
+    /// `thresholds` (in the order given): what a run and a merge do last.
+    #[must_use]
+    pub fn judged(mut self, thresholds: &[Threshold]) -> Summary {
+        self.thresholds = thresholds.iter().map(|t| t.evaluate(&self)).collect();
+        self
     }
 
     /// Percentage of finished requests that failed: no answer, or a status

@@ -1,16 +1,11 @@
-//! How connections are made: TCP (no Nagle), TLS for `https://`, and
-//! hyper's pool over them for the open model.
+//! How connections are made: TCP (no Nagle), and TLS over it for
+//! `https://`.
 //!
 //! What the TLS setup trusts is [`super::tls`]'s business. Built without
 //! the `tls` feature the connector is plain TCP (the command line refuses
 //! `https://` targets then).
 
-use std::time::Duration;
-
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use url::Url;
 
 use super::protocol::Protocol;
@@ -22,24 +17,6 @@ pub(super) type Connector = HttpConnector;
 /// What dials the target: TCP, or TLS over TCP.
 #[cfg(feature = "tls")]
 pub(super) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-
-/// hyper's pooled HTTP/1 client.
-pub(super) type Pooled = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
-
-/// A pool over `connector`, which never resends a request the target may
-/// have seen and drops a connection idle for longer than `idle_limit`
-/// (hyper's default, 90 s, is past most servers' idle timeouts).
-pub(super) fn pooled(connector: Connector, idle_limit: Duration, protocol: Protocol) -> Pooled {
-    // A request the pool hands to a kept-alive connection the target has
-    // just closed is sent again on a new one only when it was never
-    // written (hyper's "canceled"), so the target still sees it once.
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(idle_limit)
-        .http2_only(protocol == Protocol::Http2)
-        .build(connector)
-}
 
 fn tcp() -> HttpConnector {
     let mut tcp = HttpConnector::new();

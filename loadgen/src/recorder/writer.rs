@@ -1,6 +1,7 @@
-//! The writers' side of the recorder: a [`Shard`] is where one thread
-//! writes its requests' fates, into its own [`ShardData`] (counters on
-//! their own cache lines, one lock for answers and the timeline's second).
+//! The writers' side of the recorder: a [`Writer`] is where one thread
+//! writes its requests' fates, into its own [`PerThread`] accumulators
+//! (counters on their own cache lines, one lock for answers and the
+//! timeline's second).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -15,8 +16,8 @@ use super::{Recorder, Stats};
 use crate::client::Outcome;
 use crate::hdr::{histogram_us, record_us};
 
-/// One mix entry's counters in one shard; aligned so that two shards
-/// (written by two threads) never share a cache line.
+/// One mix entry's counters of one thread; aligned so that two threads'
+/// counters never share a cache line.
 #[repr(align(128))]
 #[derive(Default)]
 pub(super) struct Entry {
@@ -29,7 +30,7 @@ pub(super) struct Entry {
 /// One mix entry's answers by status, and their latencies.
 pub(super) type Answered = (BTreeMap<u16, u64>, Histogram<u64>);
 
-/// What a shard guards with its one lock: statuses and latencies of the
+/// What a thread's accumulators guard with their one lock: statuses and latencies of the
 /// answers, and the seconds of its timeline.
 pub(super) struct Answers {
     /// Per mix entry: answers by status, latencies.
@@ -39,7 +40,7 @@ pub(super) struct Answers {
 }
 
 /// What one thread writes: its mix entries, its schedule lag, its timeline.
-pub(super) struct ShardData {
+pub(super) struct PerThread {
     pub(super) entries: Box<[Entry]>,
     answers: Mutex<Answers>,
     /// The timeline's current second and its counts.
@@ -48,7 +49,7 @@ pub(super) struct ShardData {
     lag: Mutex<Histogram<u64>>,
 }
 
-impl ShardData {
+impl PerThread {
     pub(super) fn new(entries: usize) -> Self {
         Self {
             entries: (0..entries).map(|_| Entry::default()).collect(),
@@ -97,13 +98,13 @@ impl ShardData {
 }
 
 /// One thread's view of the recorder: where it writes its requests.
-pub struct Shard<'a> {
-    pub(super) data: &'a ShardData,
+pub struct Writer<'a> {
+    pub(super) data: &'a PerThread,
     pub(super) start: Instant,
     pub(super) recorder: &'a Recorder,
 }
 
-impl Shard<'_> {
+impl Writer<'_> {
     /// The second of the timeline `now` falls in.
     fn second(&self, now: Instant) -> u64 {
         now.saturating_duration_since(self.start).as_secs()
@@ -115,7 +116,7 @@ impl Shard<'_> {
         self.sent_at(idx, lag, Instant::now());
     }
 
-    /// [`Shard::sent`] at `now`, for a caller that has just read the clock
+    /// [`Writer::sent`] at `now`, for a caller that has just read the clock
     /// (one clock read per request, not two).
     pub fn sent_at(&self, idx: usize, lag: Option<Duration>, now: Instant) {
         let data = self.data;
@@ -125,21 +126,25 @@ impl Shard<'_> {
         if let Some(lag) = lag {
             record_us(&mut data.lag(), lag);
         }
-        if let Some(m) = &self.recorder.metrics {
-            m.sent(lag);
-        }
     }
 
     /// Entry `idx` finished with `outcome`; latency counts from `since`.
-    pub fn finished(&self, idx: usize, since: Instant, outcome: &Outcome) {
-        self.finished_at(idx, since, outcome, Instant::now());
+    /// Returns that latency.
+    pub fn finished(&self, idx: usize, since: Instant, outcome: &Outcome) -> Duration {
+        self.finished_at(idx, since, outcome, Instant::now())
     }
 
-    pub(super) fn finished_at(&self, idx: usize, since: Instant, outcome: &Outcome, now: Instant) {
+    pub(super) fn finished_at(
+        &self,
+        idx: usize,
+        since: Instant,
+        outcome: &Outcome,
+        now: Instant,
+    ) -> Duration {
         let latency = now.saturating_duration_since(since);
         let (data, second) = (self.data, self.second(now));
         let entry = &data.entries[idx];
-        let outcome = match outcome {
+        match outcome {
             Ok(status) => {
                 let mut answers = data.answers();
                 let Answers { entries, book } = &mut *answers;
@@ -151,26 +156,19 @@ impl Shard<'_> {
                 drop(answers);
                 entry.responses.fetch_add(1, Relaxed);
                 data.clock.count(ANSWERED);
-                Ok(*status)
             }
             Err(e) => {
                 self.recorder.warn_once(e);
                 data.tick(second);
                 entry.errors[e.kind().index()].fetch_add(1, Relaxed);
                 data.clock.count(FAILED);
-                Err(e.kind())
             }
-        };
-        if let Some(m) = &self.recorder.metrics {
-            m.finished(idx, latency, outcome);
         }
+        latency
     }
 
     /// Entry `idx` was due but the in-flight cap refused it.
     pub fn dropped(&self, idx: usize) {
         self.data.entries[idx].dropped.fetch_add(1, Relaxed);
-        if let Some(m) = &self.recorder.metrics {
-            m.dropped(idx);
-        }
     }
 }
