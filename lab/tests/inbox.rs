@@ -121,6 +121,29 @@ async fn the_page_shows_receiver_labels_annotations_and_status_colours() {
 }
 
 #[tokio::test]
+async fn every_markup_character_of_a_payload_is_escaped_on_the_page() {
+    let inbox = start_inbox(&[]).await;
+    let markup = "<i>\"x\" & 'y'</i>";
+    let mut sent = payload("pager", "firing", "X");
+    sent["alerts"][0]["labels"]["instance"] = json!(markup);
+    sent["alerts"][0]["annotations"]["summary"] = json!(markup);
+    sent["alerts"][0]["annotations"]["description"] = json!(markup);
+    assert_eq!(post(&inbox.url("/webhook"), sent.to_string()).await.0, 200);
+    let (_, page) = get(&inbox.url("/")).await;
+    let escaped = "&lt;i&gt;&quot;x&quot; &amp; &#x27;y&#x27;&lt;/i&gt;";
+    assert!(
+        page.contains(&format!("instance={escaped}")),
+        "the label value:\n{page}"
+    );
+    assert!(page.contains(&format!("— {escaped}")), "the summary");
+    assert!(
+        page.contains(&format!("<div class=\"desc\">{escaped}</div>")),
+        "the description"
+    );
+    assert!(!page.contains("<i>") && !page.contains("'y'"), "{page}");
+}
+
+#[tokio::test]
 async fn metrics_count_notifications_per_receiver_and_alerts_per_name() {
     let inbox = start_inbox(&[]).await;
     let (_, before) = get(&inbox.url("/metrics")).await;

@@ -5,4 +5,5 @@ mod cli;
 mod docs_options;
 mod doctor;
 mod inbox;
+mod refusals;
 mod util;

@@ -256,3 +256,29 @@ async fn a_run_and_the_merge_of_its_report_draw_the_same_charts() {
     assert_eq!(charts(&run_page), charts(&merged_page));
     assert!(merged_page.contains("merge of 1 report<"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_markup_character_of_a_path_is_escaped_on_the_page() {
+    let (target, _) = app().await;
+    let mix = "GET /?q=<i>\"x\"&'y'</i>=1";
+    let words = [
+        "--target",
+        &target,
+        "--mix",
+        mix,
+        "--rate",
+        "100",
+        "--requests",
+        "5",
+    ];
+    let summary = crate::util::run(&words).await;
+    let mut page = Vec::new();
+    obslab_loadgen::html::render(&summary, &mut page).unwrap();
+    let page = String::from_utf8(page).unwrap();
+    let escaped = "/?q=&lt;i&gt;&quot;x&quot;&amp;&#x27;y&#x27;&lt;/i&gt;";
+    assert!(
+        page.contains(&format!("<td class=\"l\">{escaped}</td>")),
+        "the endpoint row:\n{page}"
+    );
+    assert!(!page.contains("<i>") && !page.contains("'y'"), "{page}");
+}

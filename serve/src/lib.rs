@@ -9,7 +9,11 @@
 //! [`Limits::max_connections`] are open at once, and one beyond is closed as
 //! soon as it is accepted; a request head over [`Limits::max_header_bytes`]
 //! is answered 431 by hyper; HTTP/2 (h2c, prior knowledge) bounds its
-//! streams, its header lists and the resets a client can provoke.
+//! streams, its header lists and the resets a client can provoke. A
+//! connection that hyper ends closes the lingering way ([`linger`]): what
+//! the client still sends is read and dropped for a moment first, so that a
+//! refusal sent before a body was read (413) reaches a client that writes
+//! its whole request before reading, instead of a reset.
 //!
 //! Each connection goes through hyper-util's automatic HTTP/1.1-or-h2
 //! builder, the one warp's own `serve` uses, so the same warp filter answers
@@ -17,6 +21,7 @@
 //! the two timeouts, which hyper does not offer with these meanings.
 
 pub mod connection;
+pub mod linger;
 pub mod metrics;
 
 use std::error::Error as StdError;
@@ -36,6 +41,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::connection::{Counted, Deadlines, Watched, WatchedBody};
+use crate::linger::Lent;
 pub use crate::metrics::ConnectionMetrics;
 
 /// What a client may hold or send.
@@ -103,7 +109,8 @@ impl Default for Limits {
 /// Serves `service` on `listener` within `limits` until `shutdown`
 /// resolves; then closes the listener, asks every connection to finish
 /// gracefully (HTTP/1 closes once its request is answered, HTTP/2 sends a
-/// GOAWAY) and returns when the last one has. Bound the wait from outside
+/// GOAWAY) and returns when the last one has (one that lingers after its
+/// last answer is not waited for). Bound the wait from outside
 /// (the server's `--shutdown-grace`). `metrics`, when given, counts open,
 /// refused and timed-out connections.
 pub async fn serve<S, B>(
@@ -163,19 +170,33 @@ pub async fn serve<S, B>(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let conn = connection::State::new();
+            let (stream, returned) = Lent::new(stream);
             let io = TokioIo::new(Watched::new(stream, conn.clone()));
             let service = TowerToHyperService::new(Counted::new(service, conn.clone()));
             let served = watcher.watch(builder.serve_connection(io, service));
-            match Deadlines::new(served, conn, &limits).await {
-                Ok(Ok(())) => {}
-                // A client that hangs up mid-request; not the server's fault.
-                Ok(Err(e)) => tracing::debug!(error = %e, "connection error"),
+            let outcome = Deadlines::new(served, conn, &limits).await;
+            let ended = match outcome {
+                Ok(Ok(())) => true,
+                // A client that hangs up mid-request, or a head hyper
+                // refused (431); not the server's fault.
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "connection error");
+                    true
+                }
                 Err(expired) => {
                     tracing::debug!(timeout = expired.as_str(), "connection timed out");
                     if let Some(metrics) = &open.metrics {
                         metrics.timed_out(expired);
                     }
+                    false
                 }
+            };
+            // hyper has dropped the socket: it is back. A connection hyper
+            // ended lingers, so that its last answer reaches a client still
+            // sending; one closed by a deadline closes at once (lingering
+            // would give a slow client more of the time it was refused).
+            if ended && let Ok(mut stream) = returned.await {
+                linger::linger(&mut stream).await;
             }
             drop(open);
         });

@@ -18,6 +18,7 @@ use crate::answer::Answer;
 use crate::endpoint::Endpoint;
 use crate::error_type::ErrorType;
 use crate::patch::{FieldError, ProfilePatch, ProfileView};
+use crate::profile::FaultProfile;
 use crate::scenario::Scenario;
 use crate::state::SharedState;
 
@@ -92,10 +93,7 @@ fn operate(state: &SharedState, endpoint: Endpoint, method: &Method, body: &[u8]
     match (endpoint, method.as_str()) {
         (Endpoint::AdminFaults, "GET") => profile(state),
         (Endpoint::AdminFaults, "PATCH") => patch(state, body),
-        (Endpoint::AdminFaultsReset, "POST") => {
-            state.faults.reset();
-            profile(state)
-        }
+        (Endpoint::AdminFaultsReset, "POST") => view(&state.faults.reset()),
         (Endpoint::AdminScenario, "GET") => scenario_status(state),
         (Endpoint::AdminScenario, "POST") => start_scenario(state, body),
         (Endpoint::AdminScenario, "DELETE") => {
@@ -110,18 +108,23 @@ fn operate(state: &SharedState, endpoint: Endpoint, method: &Method, body: &[u8]
 
 /// The profile in force.
 fn profile(state: &SharedState) -> Answer {
-    ok(&ProfileView::from(&*state.faults.profile()))
+    view(&state.faults.profile())
+}
+
+/// `profile` as the admin API shows it.
+fn view(profile: &FaultProfile) -> Answer {
+    ok(&ProfileView::from(profile))
 }
 
 /// Applies a JSON [`ProfilePatch`] over the profile in force, whole or not
-/// at all.
+/// at all; answers with the profile it installed, whatever changed since.
 fn patch(state: &SharedState, body: &[u8]) -> Answer {
     let patch: ProfilePatch = match serde_json::from_slice(body) {
         Ok(patch) => patch,
         Err(e) => return invalid(&format!("the body is not a fault patch: {e}"), None),
     };
     match state.faults.patch(&patch) {
-        Ok(()) => profile(state),
+        Ok(installed) => view(&installed),
         Err(e) => field_error(&e),
     }
 }

@@ -146,20 +146,23 @@ impl FaultControl {
         &self.defaults
     }
 
-    /// Applies `patch` over the profile in force, whole or not at all.
-    pub fn patch(&self, patch: &ProfilePatch) -> Result<(), FieldError> {
+    /// Applies `patch` over the profile in force, whole or not at all, and
+    /// returns the profile it installed: the one to answer with, since a
+    /// change landing once the lock is released (a scenario phase) would
+    /// be in force by the time the profile were read again.
+    pub fn patch(&self, patch: &ProfilePatch) -> Result<Arc<FaultProfile>, FieldError> {
         let player = self.lock();
         let profile = patch.apply(&self.faults.profile())?;
-        self.put_in_force(&player, profile, ChangeSource::Admin);
-        Ok(())
+        Ok(self.put_in_force(&player, profile, ChangeSource::Admin))
     }
 
-    /// Stops any scenario and restores the configured profile.
-    pub fn reset(&self) {
+    /// Stops any scenario and restores the configured profile, which it
+    /// returns as installed (see [`FaultControl::patch`]).
+    pub fn reset(&self) -> Arc<FaultProfile> {
         let mut player = self.lock();
         player.current = None;
         self.gauges.leave_scenario();
-        self.put_in_force(&player, self.defaults.clone(), ChangeSource::Reset);
+        self.put_in_force(&player, self.defaults.clone(), ChangeSource::Reset)
     }
 
     /// Starts playing `scenario`, stopping any other first. Call it inside
@@ -267,13 +270,20 @@ impl FaultControl {
         tracing::info!(scenario = %name, "scenario finished; configured faults restored");
     }
 
-    /// Puts `profile` in force, shows it in the gauges and counts the change.
-    /// Borrowing the guard proves the lock is held.
-    fn put_in_force(&self, _held: &Player, profile: FaultProfile, source: ChangeSource) {
+    /// Puts `profile` in force, shows it in the gauges and counts the change;
+    /// returns it as installed. Borrowing the guard proves the lock is held.
+    fn put_in_force(
+        &self,
+        _held: &Player,
+        profile: FaultProfile,
+        source: ChangeSource,
+    ) -> Arc<FaultProfile> {
+        let profile = Arc::new(profile);
         self.gauges.show(&profile);
         self.gauges.changed(source);
-        self.faults.set_profile(profile);
+        self.faults.set_profile(profile.clone());
         tracing::info!(?source, "fault profile changed");
+        profile
     }
 
     fn lock(&self) -> MutexGuard<'_, Player> {

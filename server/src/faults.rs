@@ -52,8 +52,8 @@ impl Faults {
     }
 
     /// Replaces the profile in force; requests already decided keep theirs.
-    pub fn set_profile(&self, profile: FaultProfile) {
-        self.profile.store(Arc::new(profile));
+    pub fn set_profile(&self, profile: impl Into<Arc<FaultProfile>>) {
+        self.profile.store(profile.into());
     }
 
     /// Whether a total outage is being simulated.

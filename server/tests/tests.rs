@@ -8,6 +8,7 @@ mod drills;
 mod faults;
 mod limits;
 mod metrics_contract;
+mod patch_answer;
 mod routes;
 mod shutdown;
 mod util;

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-pub use self::page::escape;
 use crate::summary::Summary;
 
 /// The page's file, opened for writing before the run. A file it created

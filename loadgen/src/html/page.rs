@@ -4,10 +4,13 @@
 //! The page loads nothing: its style is inline, the charts are inline SVG,
 //! and it has no script, so it reads the same offline, from a CI artefact
 //! or an e-mail. Every text that comes from the user (target, paths,
-//! methods, thresholds, warnings) goes through [`escape`].
+//! methods, thresholds, warnings) goes through [`escape`] (html-escape's
+//! `encode_quoted_attribute`: `&`, `<`, `>`, `"` and `'` become entities).
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
+
+use html_escape::encode_quoted_attribute as escape;
 
 use crate::summary::{Endpoint, Errors, Latency, ModelKind, Summary};
 
@@ -19,22 +22,6 @@ pub struct Charts {
     pub rates: String,
     /// p50 and p99 over the run.
     pub latencies: String,
-}
-
-/// `text` safe in HTML text and in quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "
@@ -266,12 +253,12 @@ fn codes(codes: &BTreeMap<String, u64>) -> String {
 /// The run's settings and the thresholds' results.
 fn settings(w: &mut String, s: &Summary) -> fmt::Result {
     let mut rows: Vec<(&str, String)> = vec![
-        ("target", escape(&s.target)),
+        ("target", escape(&s.target).into_owned()),
         ("model", s.model.to_string()),
         ("seed", s.seed.to_string()),
         ("duration", format!("{} s", s.duration_s)),
-        ("started at", escape(&s.started_at)),
-        ("ended at", escape(&s.ended_at)),
+        ("started at", escape(&s.started_at).into_owned()),
+        ("ended at", escape(&s.ended_at).into_owned()),
         ("rate achieved", format!("{} req/s", s.achieved_rps)),
     ];
     if s.model == ModelKind::Open {
@@ -339,7 +326,10 @@ mod tests {
             ("/plain/path?a=1", "/plain/path?a=1"),
             ("<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"),
             ("a&b", "a&amp;b"),
-            ("\"quoted\" 'single'", "&quot;quoted&quot; &#39;single&#39;"),
+            (
+                "\"quoted\" 'single'",
+                "&quot;quoted&quot; &#x27;single&#x27;",
+            ),
             ("&amp;", "&amp;amp;"),
             ("é ünïcode ✓", "é ünïcode ✓"),
         ];
