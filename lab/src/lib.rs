@@ -84,10 +84,10 @@ fn inbox_command(args: InboxArgs) -> anyhow::Result<ExitCode> {
         obslab_server::healthcheck::probe(args.listen, timeout)?;
         return Ok(ExitCode::SUCCESS);
     }
-    init_logging();
+    obslab_common::logging::init(obslab_common::logging::LogFormat::Text, "info");
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let signal = obslab_server::shutdown::signal();
+        let signal = obslab_common::shutdown::signal();
         let inbox = Arc::new(Inbox::open(&args)?);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -101,21 +101,4 @@ fn inbox_command(args: InboxArgs) -> anyhow::Result<ExitCode> {
         inbox::serve(inbox, listener, signal).await;
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Logs to stderr; `RUST_LOG` refines the level (default `info`); warp's
-/// reports of clients hanging up are silenced unless `RUST_LOG` names warp.
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
-    let mut filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    if !directives.contains("warp") {
-        filter = filter.add_directive("warp::server=off".parse().expect("valid directive"));
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .log_internal_errors(false)
-        .with_writer(std::io::stderr)
-        .init();
 }

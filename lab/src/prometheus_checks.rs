@@ -59,7 +59,7 @@ pub async fn targets(prom: &Service) -> Verdict {
         }
         let interval = t["scrapeInterval"]
             .as_str()
-            .and_then(|s| obslab_server::values::parse_duration(s).ok())
+            .and_then(|s| obslab_common::duration::parse(s).ok())
             .map_or(15.0, |d| d.as_secs_f64());
         let last = t["lastScrape"]
             .as_str()

@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime};
 use clap::error::ErrorKind;
 use clap::{CommandFactory as _, Parser};
 use http::header::{HeaderName, HeaderValue};
+use obslab_common::duration::parse_nonzero;
+use obslab_common::flag::Boolean;
 use url::Url;
 
 use crate::client::{self, CaCert, IDLE_LIMIT, Protocol, Trust};
@@ -21,7 +23,7 @@ use crate::scenario::{self, Scenario};
 use crate::schedule::{self, Schedule, Stage};
 use crate::shard::{self, Shard};
 use crate::threshold::{self, Threshold};
-use crate::value::{parse_count, parse_duration, parse_header, parse_target};
+use crate::value::{parse_count, parse_header, parse_target};
 
 /// Target used when neither `--target` nor the scenario names one.
 pub const DEFAULT_TARGET: &str = "http://localhost:5000";
@@ -45,7 +47,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends a weighted mix of requests at a constant arrival rate (or ramps, or
 /// back to back with --concurrency) and reports latency from each request's
 /// intended send time, so a slow target cannot hide behind a slower client.
-/// Every option can also be set through the environment variable shown.
+/// Every option can also be set through the environment variable shown (a
+/// flag's: 1 or 0, true or false, yes or no).
 #[derive(Debug, Parser)]
 #[command(name = "obslab-loadgen", version, about, long_about = None,
           after_help = "Example: 50 req/s for 2 minutes, the report also as a page to open in a browser:\n  obslab-loadgen --target http://localhost:5000 --rate 50 --duration 2m --html report.html\n\nTo add up reports (the shards of one run): obslab-loadgen merge FILE... | -\n(see obslab-loadgen merge --help)")]
@@ -82,7 +85,7 @@ pub struct Args {
     pub concurrency: Option<u64>,
 
     /// Stop sending after this long (e.g. 30s, 5m) [default: until stopped]
-    #[arg(long, env = "LOADGEN_DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "LOADGEN_DURATION", value_parser = parse_nonzero)]
     pub duration: Option<Duration>,
 
     /// Stop after N scheduled requests (sent + dropped)
@@ -107,11 +110,11 @@ pub struct Args {
     /// Speak HTTP/2 only: by ALPN on https://, with prior knowledge (h2c)
     /// on http://. Without it or --http1, https:// negotiates HTTP/2 or
     /// HTTP/1.1 by ALPN and http:// speaks HTTP/1.1
-    #[arg(long, env = "LOADGEN_HTTP2", conflicts_with = "http1")]
+    #[arg(long, env = "LOADGEN_HTTP2", value_parser = Boolean)]
     pub http2: bool,
 
     /// Speak HTTP/1.1 only, even to an https:// target that offers HTTP/2
-    #[arg(long, env = "LOADGEN_HTTP1")]
+    #[arg(long, env = "LOADGEN_HTTP1", value_parser = Boolean)]
     pub http1: bool,
 
     /// Sending threads, each running its own single-threaded runtime: the
@@ -122,19 +125,19 @@ pub struct Args {
 
     /// Per-request timeout, from send to the end of the body; a request with
     /// no status by then counts as a timeout [default: 10s]
-    #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = parse_duration)]
+    #[arg(long, env = "LOADGEN_TIMEOUT", value_parser = parse_nonzero)]
     pub timeout: Option<Duration>,
 
     /// A kept-alive connection idle for longer is closed and the next request
     /// goes on a new one: keep it under the target's idle timeout
     /// (obslab-server and nginx 75s, many load balancers 60s) [default: 30s]
-    #[arg(long, env = "LOADGEN_IDLE_LIMIT", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "LOADGEN_IDLE_LIMIT", value_name = "DURATION", value_parser = parse_nonzero)]
     pub idle_limit: Option<Duration>,
 
     /// Before starting, wait up to this long for the target to accept
     /// connections (containers that start together); exit 2 if it never does
     #[arg(long, env = "LOADGEN_WAIT_FOR_TARGET", value_name = "DEADLINE",
-          value_parser = parse_duration)]
+          value_parser = parse_nonzero)]
     pub wait_for_target: Option<Duration>,
 
     /// Report format on stdout (with json, the text summary goes to stderr)
@@ -163,7 +166,7 @@ pub struct Args {
 
     /// Do not verify the target's TLS certificate (a self-signed staging
     /// target); said on stderr at start
-    #[arg(long, env = "LOADGEN_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "LOADGEN_INSECURE", value_parser = Boolean)]
     pub insecure: bool,
 
     /// Extra request header "Name: value"; repeatable (one in the environment)
@@ -226,6 +229,11 @@ impl Args {
         } else {
             (scn.rate, scn.stages, scn.concurrency)
         };
+        // Not clap's `conflicts_with`: a twin set to 0 is present to clap.
+        if self.http1 && self.http2 {
+            let message = "--http2 and --http1 exclude each other (or their twins LOADGEN_HTTP2 and LOADGEN_HTTP1)";
+            return Err(Args::command().error(ErrorKind::ArgumentConflict, message));
+        }
         let protocol = match (self.http1, self.http2) {
             (true, _) => Protocol::Http1,
             (_, true) => Protocol::Http2,

@@ -140,36 +140,3 @@ pub async fn run(
 ) -> anyhow::Result<Summary> {
     LoadTest::prepare(plan).await?.run(shutdown).await
 }
-
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM; call it inside the
-/// tokio runtime.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
-    // The handlers are installed now, not at the first poll, so a signal
-    // sent right after start still stops the run with its report.
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let interrupt = signal(SignalKind::interrupt());
-        let terminate = signal(SignalKind::terminate());
-        async move {
-            let recv = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
-                match signal {
-                    Ok(mut signal) => {
-                        signal.recv().await;
-                    }
-                    Err(_) => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = recv(interrupt) => {}
-                () = recv(terminate) => {}
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}

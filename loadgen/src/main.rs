@@ -5,15 +5,14 @@
 //! uses 2 for its own errors too). `obslab-loadgen merge ...` adds reports
 //! up instead of running, with the same exit codes.
 
-use std::io::IsTerminal as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use obslab_common::logging::{self, LogFormat};
 use obslab_loadgen::html::HtmlFile;
 use obslab_loadgen::merge::{MergeArgs, merge};
 use obslab_loadgen::{Plan, Summary, report};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     if std::env::args_os()
@@ -51,25 +50,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        // A closed stderr must not abort the run before its report.
-        .log_internal_errors(false)
-        // The platform verifier logs every refused certificate as an error;
-        // the run says it once, naming the target (and counts it if it
-        // happens mid-run).
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,rustls_platform_verifier=off")),
-        )
-        .init();
+    // The platform verifier logs every refused certificate as an error; the
+    // run says it once, naming the target (and counts it if it happens
+    // mid-run).
+    logging::init(LogFormat::Text, "info,rustls_platform_verifier=off");
     let output = plan.output;
     let result = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
         .and_then(|rt| {
             rt.block_on(async {
-                obslab_loadgen::run(plan, obslab_loadgen::shutdown_signal()).await
+                obslab_loadgen::run(plan, obslab_common::shutdown::signal()).await
             })
         });
     match result {

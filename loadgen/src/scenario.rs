@@ -30,13 +30,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use http::header::HeaderMap;
+use obslab_common::duration::parse_nonzero;
 use serde::Deserialize;
 use url::Url;
 
 use crate::mix::{Mix, MixEntry};
 use crate::schedule::Stage;
 use crate::threshold::{Threshold, parse_threshold};
-use crate::value::{parse_duration, parse_header, parse_target};
+use crate::value::{parse_header, parse_target};
 
 /// A loaded, validated scenario; `None` fields fall back to flags' defaults.
 #[derive(Debug, Clone, Default)]
@@ -192,7 +193,7 @@ fn entry(e: FileEntry) -> Result<MixEntry, String> {
 }
 
 fn stage(s: FileStage) -> Result<Stage, String> {
-    let duration = parse_duration(&s.duration)?;
+    let duration = parse_nonzero(&s.duration)?;
     if !(s.target.is_finite() && s.target >= 0.0) {
         return Err(format!("target `{}` must be a rate >= 0", s.target));
     }
@@ -204,7 +205,7 @@ fn stage(s: FileStage) -> Result<Stage, String> {
 
 fn duration(field: &str, value: Option<&str>) -> Result<Option<Duration>, String> {
     value
-        .map(parse_duration)
+        .map(parse_nonzero)
         .transpose()
         .map_err(|e| format!("{field}: {e}"))
 }

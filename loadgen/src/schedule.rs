@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use crate::value::parse_duration;
+use obslab_common::duration::parse_nonzero;
 
 /// One step of `--stages`: reach `target` req/s linearly over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,7 +42,7 @@ fn parse_stage(item: &str) -> Result<Stage, String> {
     let (duration, target) = item
         .split_once(':')
         .ok_or_else(|| format!("`{item}` is not `DURATION:RATE` (e.g. `30s:10`)"))?;
-    let duration = parse_duration(duration.trim())?;
+    let duration = parse_nonzero(duration.trim())?;
     let target = parse_rate_allowing_zero(target.trim())?;
     Ok(Stage { duration, target })
 }

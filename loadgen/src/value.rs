@@ -1,11 +1,11 @@
 //! Parsers of single option values that the command line and the scenario
-//! file share: the target URL, a header, a count, a duration.
+//! file share: the target URL, a header, a count (a duration is
+//! `obslab_common::duration::parse_nonzero`, shared with the other
+//! binaries).
 //!
 //! They live below both readers so a flag and a scenario field accept the
 //! same text and refuse it with the same message. Each returns a `String`
 //! error, which clap prints after the option's name (and exits 2).
-
-use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
 use url::Url;
@@ -53,14 +53,5 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("`{s}` is not a whole number of at least 1")),
-    }
-}
-
-/// Parses a positive humantime duration (`250ms`, `3s`, `2m`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(s) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!("`{s}`: the duration must be longer than zero")),
-        Err(e) => Err(format!("`{s}` is not a duration like 500ms, 30s, 2m: {e}")),
     }
 }

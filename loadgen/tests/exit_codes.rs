@@ -208,4 +208,35 @@ async fn protocol_flags_have_environment_twins() {
         stderr.contains("--http1") && stderr.contains("--http2"),
         "{stderr}"
     );
+
+    // As the docs write them: `=1` turns a twin on, `=0` leaves it off (and
+    // an off twin does not conflict with the other one).
+    for (vars, protocol) in [
+        (&[("LOADGEN_HTTP2", "1")][..], "HTTP/2"),
+        (&[("LOADGEN_HTTP2", "yes")], "HTTP/2"),
+        (
+            &[("LOADGEN_HTTP1", "1"), ("LOADGEN_HTTP2", "0")],
+            "HTTP/1.1",
+        ),
+        (&[("LOADGEN_HTTP2", "no")], "HTTP/1.1"),
+    ] {
+        let out = with_env(vars).await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{vars:?}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["protocol"], protocol, "{vars:?}: {report}");
+    }
+    let both = [("LOADGEN_HTTP2", "1"), ("LOADGEN_HTTP1", "1")];
+    let out = with_env(&both).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // A word that is not a boolean is a usage error naming the flag, not
+    // a silent `true`.
+    let out = with_env(&[("LOADGEN_HTTP2", "ture")]).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("'ture' for '--http2'") && stderr.contains("1, true, yes or on"),
+        "{stderr}"
+    );
 }

@@ -9,18 +9,21 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum, error::ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
+use obslab_common::duration::parse as parse_duration;
+use obslab_common::flag::Boolean;
 
 use crate::limits::LimitArgs;
 use crate::profile::{ErrorWeights, FaultProfile, RouteFaults};
 use crate::scenario::Scenario;
-use crate::values::{check_bounds, parse_duration, parse_rate};
+use crate::values::{check_bounds, parse_rate};
 
 /// obslab-server: an instrumented, fault-injecting demo web app.
 ///
 /// Serves a small JSON API whose routes fail and stall at configurable rates,
 /// and exports Prometheus metrics (`flask_*` by default, the names of the
-/// Flask app it replaces) on /metrics. Every option has an environment twin.
+/// Flask app it replaces) on /metrics. Every option has an environment twin
+/// (a flag's: 1 or 0, true or false, yes or no).
 #[derive(Debug, Parser)]
 #[command(name = "obslab-server", version, about, long_about)]
 pub struct Args {
@@ -82,7 +85,7 @@ pub struct Args {
     pub log_format: LogFormat,
 
     /// Log one line per request (method, path, status, duration).
-    #[arg(long, env = "OBSLAB_ACCESS_LOG", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "OBSLAB_ACCESS_LOG", value_parser = Boolean)]
     pub access_log: bool,
 
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish
@@ -158,14 +161,9 @@ pub enum Command {
     },
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+/// How log lines are written (`--log-format`): obslab_common's, shared with
+/// the other binaries' logging.
+pub use obslab_common::logging::LogFormat;
 
 /// The validated configuration the server runs with.
 #[derive(Debug, Clone)]

@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
+use obslab_common::duration::parse_nonzero;
 use obslab_serve::Limits;
-
-use crate::values::parse_duration;
 
 /// The limit options, flattened into the server's [`crate::Args`].
 #[derive(Debug, Clone, clap::Args)]
@@ -15,13 +14,13 @@ pub struct LimitArgs {
     /// How long a request's head (request line and headers) may take to
     /// arrive, counted from its first byte; a slower request is dropped with
     /// its connection (slowloris).
-    #[arg(long, env = "OBSLAB_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    #[arg(long, env = "OBSLAB_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_nonzero)]
     pub header_read_timeout: Duration,
 
     /// How long a connection may stay open with no request in flight
     /// (keep-alive, or HTTP/2 with no stream), or with a request body that
     /// stopped coming; then it is closed.
-    #[arg(long, env = "OBSLAB_IDLE_TIMEOUT", default_value = "75s", value_parser = parse_timeout)]
+    #[arg(long, env = "OBSLAB_IDLE_TIMEOUT", default_value = "75s", value_parser = parse_nonzero)]
     pub idle_timeout: Duration,
 
     /// Open connections at most; one beyond is closed as soon as accepted
@@ -74,15 +73,6 @@ impl LimitArgs {
 /// A count of at least 1.
 fn positive() -> clap::builder::RangedI64ValueParser<u32> {
     clap::value_parser!(u32).range(1..)
-}
-
-/// A duration above zero (a zero timeout would close every connection).
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d.is_zero() {
-        return Err(format!("`{s}` is zero; a timeout must be above 0"));
-    }
-    Ok(d)
 }
 
 #[cfg(test)]

@@ -3,14 +3,12 @@
 //! Everything else lives in the library (`obslab_server::run`), so that
 //! tests run the very server this binary runs, in-process.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use obslab_server::config::{Args, Command, Config, LogFormat};
-use obslab_server::{healthcheck, shutdown};
-use tracing_subscriber::EnvFilter;
+use obslab_server::config::{Args, Command, Config};
+use obslab_server::healthcheck;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -24,7 +22,9 @@ fn main() -> ExitCode {
         };
     }
     let config = Config::from_args(args).unwrap_or_else(|e| e.exit());
-    init_logging(config.log_format);
+    // A client that hangs up mid-request is logged at debug level only
+    // (obslab_serve): load generators do that by the thousand.
+    obslab_common::logging::init(config.log_format, "info");
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 #[tokio::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Before the ready line: a SIGTERM right after it must drain, not kill.
-    let signal = shutdown::signal();
+    let signal = obslab_common::shutdown::signal();
     if config
         .admin_token
         .as_ref()
@@ -58,23 +58,4 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "obslab-server ready"
     );
     obslab_server::run(config, listener, signal).await
-}
-
-/// Logs to stderr; `RUST_LOG` refines the level (default `info`). A client
-/// that hangs up mid-request is logged at debug level only (obslab_serve):
-/// load generators do that by the thousand.
-fn init_logging(format: LogFormat) {
-    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
-    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        // A closed stderr must not kill the server: tracing-subscriber would
-        // report the failed write with eprintln!, which panics.
-        .log_internal_errors(false)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }

@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use obslab_common::duration::parse as parse_duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error_type::ErrorType;
 use crate::profile::{ErrorWeights, FaultProfile, Route};
-use crate::values::{self, check_bounds, check_rate, parse_duration};
+use crate::values::{self, check_bounds, check_rate};
 
 /// A patch that could not be applied: the field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

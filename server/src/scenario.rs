@@ -92,7 +92,7 @@ fn human(d: Duration) -> String {
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    crate::values::parse_duration(&text).map_err(serde::de::Error::custom)
+    obslab_common::duration::parse(&text).map_err(serde::de::Error::custom)
 }
 
 fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {

@@ -1,5 +1,6 @@
-//! Graceful shutdown: the signal that starts it, the delay during which the
-//! server is unready but still serving, and the drain that follows.
+//! Graceful shutdown: what follows the signal (`obslab_common::shutdown`),
+//! the delay during which the server is unready but still serving, and the
+//! drain.
 //!
 //! The order is what orchestrators need: first `/readyz` answers 503 (for
 //! `--shutdown-delay`, so that a readiness probe or a load balancer can see
@@ -12,46 +13,6 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::state::SharedState;
-
-/// Installs the SIGINT and SIGTERM handlers now, so that a signal arriving
-/// right after start-up is not lost to the default action, and returns a
-/// future that resolves on the first of them. Call it inside the runtime.
-pub fn signal() -> impl Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let interrupt = signal(SignalKind::interrupt());
-        let terminate = signal(SignalKind::terminate());
-        async move {
-            tokio::select! {
-                () = recv(interrupt, "SIGINT") => tracing::info!("SIGINT received"),
-                () = recv(terminate, "SIGTERM") => tracing::info!("SIGTERM received"),
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("Ctrl-C received");
-        } else {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-/// Waits for a signal whose handler is installed; forever if it could not be.
-#[cfg(unix)]
-async fn recv(signal: std::io::Result<tokio::signal::unix::Signal>, name: &'static str) {
-    match signal {
-        Ok(mut signal) => {
-            signal.recv().await;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for {name}");
-            std::future::pending::<()>().await;
-        }
-    }
-}
 
 /// Wraps `shutdown` into the signal that closes the listener. When
 /// `shutdown` fires, `/readyz` turns 503 at once; the listener keeps

@@ -1,5 +1,6 @@
 //! The value rules shared by the command line and the admin API: what a
-//! rate, a duration and a pair of delay bounds must be.
+//! rate, a number of seconds and a pair of delay bounds must be (a
+//! duration as text is `obslab_common::duration`'s, for every binary).
 //!
 //! `--home-error-rate` and a patch's `error_rate`, `--slow-min`/`--slow-max`
 //! and a patch's `delay_min`/`delay_max` obey the same rules; keeping each
@@ -26,12 +27,6 @@ pub fn check_rate(rate: f64) -> Result<f64, String> {
             "{rate} is outside [0, 1] (a probability: 0.05 means 5 %)"
         ))
     }
-}
-
-/// A duration in humantime form: `250ms`, `3s`, `1m30s`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 250ms, 3s or 1m30s"))
 }
 
 /// A duration given as a number of seconds.
@@ -67,14 +62,6 @@ mod tests {
         for bad in ["-0.1", "1.01", "five", "NaN", ""] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn durations_use_humantime() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("3").is_err());
-        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

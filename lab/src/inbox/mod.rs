@@ -82,7 +82,7 @@ pub enum InboxCommand {
     /// check: no shell or curl in the image); exit 0 when it answers 200.
     Healthcheck {
         /// How long to wait for the answer.
-        #[arg(long, default_value = "2s", value_parser = obslab_server::values::parse_duration)]
+        #[arg(long, default_value = "2s", value_parser = obslab_common::duration::parse)]
         timeout: Duration,
     },
 }

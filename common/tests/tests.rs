@@ -1,0 +1,3 @@
+//! The integration tests of obslab-common: one binary, one module per file.
+
+mod boolean_twins;
