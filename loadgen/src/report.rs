@@ -91,12 +91,13 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
     writeln!(w)?;
     writeln!(
         w,
-        "  {:<24} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "  {:<24} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "endpoint",
         "requests",
         "answered",
-        "errors",
+        "no answer",
         "dropped",
+        "error %",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -107,12 +108,13 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
         let l = &e.latency_ms;
         writeln!(
             w,
-            "  {:<24} {:>9} {:>9} {:>7} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            "  {:<24} {:>9} {:>9} {:>10} {:>8} {:>8.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             name,
             e.requests,
             e.responses,
             e.errors.total(),
             e.dropped,
+            e.error_rate,
             l.p50,
             l.p95,
             l.p99,

@@ -11,6 +11,8 @@ mod alpn;
 mod closed_model;
 /// The options table of docs/loadgen.md against `--help`.
 mod docs_options;
+/// Each endpoint's error rate: JSON, text, HTML, merge.
+mod error_rates;
 /// The real binary: exit codes 0 / 1 / 2 and the JSON document on stdout.
 mod exit_codes;
 /// Open-model runs without an honest answer: TLS, dead target, redirects, timeouts.

@@ -224,7 +224,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
     w.push_str(
         "<section id=\"endpoints\"><h2>Endpoints</h2>\n<div class=\"scroll\"><table>\n<tr><th class=\"l\">method</th>\
          <th class=\"l\">path</th><th>weight</th><th>sent</th><th>answered</th><th>no answer</th>\
-         <th>dropped</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th>\
+         <th>dropped</th><th title=\"no answer, or status >= 400\">error %</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th>\
          <th>max ms</th><th class=\"l\">status codes</th></tr>\n",
     );
     for e in endpoints {
@@ -239,7 +239,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
         writeln!(
             w,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{p50}</td><td>{p90}</td><td>{p99}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{p50}</td><td>{p90}</td><td>{p99}</td>\
              <td>{p999}</td><td>{max}</td><td class=\"l\">{}</td></tr>",
             escape(&e.method),
             escape(&e.path),
@@ -248,6 +248,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
             e.responses,
             e.errors.total(),
             e.dropped,
+            e.error_rate,
             codes(&e.status_codes)
         )?;
     }
