@@ -155,7 +155,9 @@ pub struct Args {
     pub thresholds: Vec<Threshold>,
 
     /// PEM file of certificates to trust as roots for an https:// target,
-    /// besides the system's; repeatable, and comma separated in the
+    /// besides the system's, each also trusted when the server presents it
+    /// as itself, as curl --cacert does (self-signed, even CA:TRUE; name and
+    /// dates still checked); repeatable, and comma separated in the
     /// environment
     #[arg(long = "ca-cert", env = "LOADGEN_CA_CERT", value_name = "FILE",
           value_delimiter = ',', value_parser = client::parse_ca_cert)]

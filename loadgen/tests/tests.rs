@@ -44,5 +44,8 @@ mod shards;
 /// HTTPS with a self-signed certificate: --ca-cert, --insecure, refused.
 #[cfg(feature = "tls")]
 mod tls;
+/// `--ca-cert` as curl's `--cacert`: the certificate presented as itself.
+#[cfg(feature = "tls")]
+mod tls_given;
 /// Test apps and helpers.
 mod util;

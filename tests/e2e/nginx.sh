@@ -17,6 +17,11 @@
 # refused case (no --ca-cert, no --insecure) must exit 2 naming the target
 # and the reason, before nginx logs any request.
 #
+# Last, self_signed_ca_cert: a second nginx serving the self-signed CA:TRUE
+# certificate of the plain `openssl req -x509` one-liner, trusted with
+# --ca-cert as curl --cacert trusts it; the wrong name and another
+# certificate refused.
+#
 # The HTTP/2 cases (--http2, --http1) run when the binary has those options
 # (`obslab-loadgen --help`); with them, an https:// target negotiates h2
 # by ALPN, so the TLS cases without a forcing option expect HTTP/2.0.
@@ -48,8 +53,9 @@ loadgen=$bin/obslab-loadgen
 say "a CA and a certificate for 127.0.0.1 signed by it (openssl)"
 certs=$work/certs
 mkdir -p "$certs"
-# webpki refuses a CA certificate as the server's (CaUsedAsEndEntity), and
-# `openssl req -x509` makes one: the server gets a leaf signed by the CA.
+# The chain case: a leaf signed by a CA, the CA given with --ca-cert. The
+# plain self-signed certificate of `openssl req -x509` is its own case,
+# self_signed_ca_cert below.
 openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 \
     -subj "/CN=obslab e2e CA" -keyout "$certs/ca.key" -out "$certs/ca.pem" 2>/dev/null
 openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
@@ -219,4 +225,102 @@ else
 fi
 
 grep -q "insecure" "$work/tls-insecure.log" || die "tls-insecure: no --insecure warning on stderr"
+
+# ---------------------------------------------------------------------------
+# self_signed_ca_cert: the certificate of the usual one-liner (SPEC §8).
+#
+# `openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext
+# subjectAltName=DNS:localhost,IP:127.0.0.1` makes a self-signed certificate
+# marked CA:TRUE; `curl --cacert cert.pem` accepts it, and so must
+# `--ca-cert cert.pem`. A second nginx, its own prefix in $work/self-signed,
+# its access log the one above, serves on two TLS ports (HTTP/1.1 and h2 by
+# ALPN):
+#   - $good: that certificate (cert.pem, key.pem);
+#   - $named: one made by the same command for another name
+#     (other.pem, other.key: /CN=elsewhere, DNS:elsewhere.example).
+# Checks: the certificate is CA:TRUE; curl --cacert cert.pem answers 200 on
+# $good; the load generator with --ca-cert cert.pem answers every request
+# of a run in each model (run_case: the report and nginx's log agree); with
+# --ca-cert other.pem on $named (the server's own certificate, the wrong
+# name) and with --ca-cert other.pem on $good (not the certificate
+# presented) it exits 2 naming the reason, before nginx logs a request.
+self_signed_ca_cert() {
+    local dir=$work/self-signed
+    mkdir -p "$dir/logs" "$dir/tmp"
+    say "self-signed CA:TRUE certificate of the plain openssl one-liner, served by nginx"
+    (cd "$dir" && openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
+        -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null)
+    (cd "$dir" && openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=elsewhere \
+        -addext subjectAltName=DNS:elsewhere.example -keyout other.key -out other.pem 2>/dev/null)
+    openssl x509 -in "$dir/cert.pem" -noout -ext basicConstraints | grep -q 'CA:TRUE' ||
+        die "self-signed: openssl's certificate is not CA:TRUE, so this case proves nothing"
+    local good named
+    good=$(free_port) named=$(free_port)
+    cat >"$dir/nginx.conf" <<EOF
+$user_line
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log info;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    log_format e2e '\$server_port \$server_protocol "\$request" \$status \$connection';
+    access_log $access e2e;
+    keepalive_requests 100;
+    default_type text/plain;
+    server {
+        listen 127.0.0.1:$good ssl http2;
+        ssl_certificate $dir/cert.pem;
+        ssl_certificate_key $dir/key.pem;
+        location / { return 200 "ok\n"; }
+    }
+    server {
+        listen 127.0.0.1:$named ssl http2;
+        ssl_certificate $dir/other.pem;
+        ssl_certificate_key $dir/other.key;
+        location / { return 200 "ok\n"; }
+    }
+}
+EOF
+    start nginx-self-signed "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" -g 'daemon off;'
+    for port in "$good" "$named"; do
+        wait_until 10 "nginx on port $port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+    done
+    local code
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$dir/cert.pem" "https://127.0.0.1:$good/") ||
+        die "self-signed: curl --cacert cert.pem refused nginx's certificate"
+    [[ $code == 200 ]] || die "self-signed: curl --cacert cert.pem: HTTP $code"
+    echo "curl --cacert cert.pem: 200 on port $good"
+
+    run_case self-signed        "https://127.0.0.1:$good" "$alpn" --ca-cert "$dir/cert.pem" --rate 300
+    run_case self-signed-closed "https://127.0.0.1:$good" "$alpn" --ca-cert "$dir/cert.pem" --concurrency 2
+
+    refused_because self-signed-wrong-name "$named" 'not valid for name "127.0.0.1"' "$dir/other.pem"
+    refused_because self-signed-other-cert "$good" CaUsedAsEndEntity "$dir/other.pem"
+}
+
+# refused_because NAME PORT REASON CA: a run at https://127.0.0.1:PORT with
+# --ca-cert CA exits 2, stderr says the target's "TLS certificate not
+# trusted" and REASON, no report is written and nginx logs nothing.
+refused_because() {
+    local name=$1 port=$2 reason=$3 ca=$4 target=https://127.0.0.1:$2
+    say "$name: $target --ca-cert ${ca##*/} → refused ($reason)"
+    local before status=0
+    before=$(logged "$port")
+    "$loadgen" --target "$target" --mix "$mix" --requests 10 --progress off \
+        --output json --ca-cert "$ca" >"$work/$name.json" 2>"$work/$name.log" || status=$?
+    ((status == 2)) || die "$name: exit status $status, expected 2 (see $name.log below)"
+    grep -F "$target: TLS certificate not trusted:" "$work/$name.log" | grep -qF "$reason" ||
+        die "$name: stderr does not name the target and \"$reason\": $(cat "$work/$name.log")"
+    [[ ! -s $work/$name.json ]] || die "$name: a report was written"
+    (($(logged "$port") == before)) || die "$name: nginx logged requests"
+    printf '%s: exit 2, %s\n' "$name" "$(grep -F 'not trusted' "$work/$name.log")"
+}
+
+self_signed_ca_cert
+# ---------------------------------------------------------------------------
 say "nginx agrees with every report"

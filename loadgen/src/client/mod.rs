@@ -22,7 +22,8 @@
 //! out on a connection the target is closing for idleness.
 //!
 //! Which TLS certificates are trusted (`--ca-cert`, `--insecure`) is
-//! `tls.rs`'s; [`Client::check_certificate`] stops a run whose target's
+//! `tls.rs`'s (a `--ca-cert` certificate presented as it is, `given.rs`'s);
+//! [`Client::check_certificate`] stops a run whose target's
 //! certificate never could be.
 //!
 //! hyper is used directly, not through reqwest: reqwest's layers (redirect
@@ -32,6 +33,8 @@
 
 mod answer;
 mod connection;
+#[cfg(feature = "tls")]
+mod given;
 mod link;
 mod outcome;
 mod pool;

@@ -4,7 +4,9 @@
 //! By default a target's certificate is checked against the system's store
 //! (or `SSL_CERT_FILE` / `SSL_CERT_DIR`), as curl and browsers do.
 //! `--ca-cert FILE` adds the certificates of a PEM file to those roots, for
-//! a staging target signed by a private CA or self-signed; `--insecure`
+//! a staging target signed by a private CA or self-signed, and trusts each
+//! when the server presents it as its own, as curl does, even marked
+//! `CA:TRUE` (see [`super::given`]); `--insecure`
 //! checks no certificate at all (the handshake's signatures still are, so
 //! the session keys are the target's, whoever it is).
 //!
@@ -74,6 +76,7 @@ mod config {
     use url::Url;
 
     use super::Trust;
+    use crate::client::given::GivenCertificates;
 
     /// The rustls configuration for `target`: certificates checked against
     /// the system's store plus `trust.ca_certs`, or not at all with
@@ -93,7 +96,12 @@ mod config {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
         } else {
-            let extra = trust.ca_certs.iter().flat_map(|f| f.certs.iter().cloned());
+            let given: Vec<_> = trust
+                .ca_certs
+                .iter()
+                .flat_map(|f| f.certs.iter().cloned())
+                .collect();
+            let extra = given.iter().cloned();
             // Fails on a certificate of a --ca-cert file that is PEM but
             // not X.509, or on an empty store without any --ca-cert.
             let verifier = Verifier::new_with_extra_roots(extra, provider).map_err(|e| {
@@ -110,6 +118,8 @@ mod config {
                     anyhow::anyhow!("--ca-cert {}: cannot use these certificates: {e}", files.join(", "))
                 }
             })?;
+            // Presented as they are, they are trusted as curl trusts them.
+            let verifier = GivenCertificates::new(given, Arc::new(verifier));
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
