@@ -56,7 +56,7 @@ use crate::limits::Limits;
 use crate::progress::Monitor;
 use crate::recorder::Recorder;
 use crate::shard::Shard;
-use crate::summary::{ModelKind, RunInfo, Tick};
+use crate::summary::{ModelKind, RunInfo, Settings, Tick};
 
 /// A prepared run: client built, metrics listener bound.
 pub struct LoadTest {
@@ -137,6 +137,7 @@ impl LoadTest {
         });
         let mut client = self.client.clone();
         client.settle().await;
+        let settings = Settings::of(plan, client.multiplexes());
         let cpu_before = limits::process_cpu_seconds();
         let (start, started_at) = start_instant(plan.start_at)?;
         self.recorder.start_at(start);
@@ -232,6 +233,7 @@ impl LoadTest {
             },
             started_at,
             timeline,
+            settings,
         };
         let mut summary = Summary::build(info, &plan.mix, &self.recorder.snapshot());
         let seen = self.client.seen();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::plan::Output;
-use crate::summary::{Errors, Latency, ModelKind, Summary};
+use crate::summary::{Errors, Latency, ModelKind, Settings, Summary};
 
 /// Writes the report to stdout (and stderr for JSON), as `output` says.
 /// A closed pipe (`| head`) is not an error.
@@ -54,6 +54,9 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
     }
     if let Some(protocol) = &s.protocol {
         writeln!(w, "  protocol      {}", protocol_line(s, protocol))?;
+    }
+    if let Some(line) = settings_line(s) {
+        writeln!(w, "  settings      {line}")?;
     }
     writeln!(w, "  duration      {:.3} s", s.duration_s)?;
     writeln!(
@@ -134,6 +137,30 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `concurrency N, connections N, threads N`, the figures known; in the
+/// open model `concurrency` is the in-flight cap.
+fn settings_line(s: &Summary) -> Option<String> {
+    let Settings {
+        concurrency,
+        connections,
+        threads,
+    } = s.settings;
+    let cap = if s.model == ModelKind::Open {
+        " (--max-in-flight)"
+    } else {
+        ""
+    };
+    let parts: Vec<String> = [
+        concurrency.map(|n| format!("concurrency {n}{cap}")),
+        connections.map(|n| format!("connections {n}")),
+        threads.map(|n| format!("threads {n}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 fn error_kinds(e: &Errors) -> String {

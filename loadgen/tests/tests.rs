@@ -37,6 +37,9 @@ mod open_model;
 mod parsers;
 /// What a run hands back: report after shutdown, JSON fields, metrics.
 mod reports;
+/// Scenario keys protocol, ca_cert, insecure; the report's concurrency,
+/// connections and threads.
+mod run_settings;
 /// The schedule's intended instants, as tables.
 mod schedule;
 /// Against obslab-server: N shards with one seed send what one process sends.

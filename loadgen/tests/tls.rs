@@ -34,7 +34,7 @@ pub struct TlsServer {
 impl TlsServer {
     /// Starts one with a fresh self-signed certificate for 127.0.0.1
     /// (rcgen's, without basic constraints).
-    async fn start(name: &str) -> TlsServer {
+    pub async fn start(name: &str) -> TlsServer {
         let certified =
             rcgen::generate_simple_self_signed(["127.0.0.1".to_owned()]).expect("certificate");
         TlsServer::serving(name, certified).await

@@ -278,6 +278,20 @@ fn settings(w: &mut String, s: &Summary) -> fmt::Result {
     if s.model == ModelKind::Open {
         rows.push(("rate asked (mean)", format!("{} req/s", s.target_rps)));
     }
+    let settings = &s.settings;
+    let concurrency = match s.model {
+        ModelKind::Open => "concurrency (in-flight cap)",
+        ModelKind::Closed => "concurrency (workers)",
+    };
+    for (name, value) in [
+        (concurrency, settings.concurrency),
+        ("connections (at most)", settings.connections),
+        ("threads", settings.threads),
+    ] {
+        if let Some(n) = value {
+            rows.push((name, n.to_string()));
+        }
+    }
     if let Some(shard) = s.shard {
         rows.push(("shard", shard.to_string()));
     }

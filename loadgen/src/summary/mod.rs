@@ -37,9 +37,11 @@ use crate::shard::{self, Shard};
 use crate::threshold::{Measure, Metric, ThresholdResult};
 
 mod fields;
+mod settings;
 
 pub use self::fields::{Endpoint, EndpointId, Errors, Lag, Latency, ModelKind, Tick};
 use self::fields::{error_rate, errors, lag, latency, round3, status_codes};
+pub use self::settings::Settings;
 
 /// The whole report of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +109,10 @@ pub struct Summary {
     /// reports (empty when all were).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_shards: Option<Vec<u64>>,
+    /// `concurrency`, `connections` and `threads`: this process's (a
+    /// merge's: their sums).
+    #[serde(flatten)]
+    pub settings: Settings,
 }
 
 /// What the run knew beyond the recorded counts.
@@ -132,6 +138,8 @@ pub struct RunInfo {
     pub started_at: SystemTime,
     /// One entry a second.
     pub timeline: Vec<Tick>,
+    /// How wide the run was.
+    pub settings: Settings,
 }
 
 impl Summary {
@@ -206,6 +214,7 @@ impl Summary {
             shard: info.shard,
             merged_reports: None,
             missing_shards: None,
+            settings: info.settings,
         }
     }
 
