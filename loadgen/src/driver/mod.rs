@@ -173,6 +173,7 @@ mod tests {
             },
             started_at: std::time::SystemTime::now(),
             timeline: Vec::new(),
+            settings: Default::default(),
         };
         let summary = crate::summary::Summary::build(info, &mix, &recorder.snapshot());
         assert!(summary.schedule_lag_ms.is_some_and(|l| l.p50 >= 41.0));
