@@ -7,7 +7,10 @@ use clap::Parser as _;
 use obslab_loadgen::merge::{MergeArgs, merge};
 use obslab_loadgen::{Summary, html, report};
 
-use crate::util::{app, run};
+use crate::util::{app, run, text_report};
+
+/// The mix of the run, and its seed.
+const MIX: [&str; 4] = ["--mix", "GET /=3,GET /fail=1", "--seed", "7"];
 
 /// The text report's row of the endpoint named `name`, split in columns
 /// after the name; panics naming the table when it is not there.
@@ -38,28 +41,11 @@ fn text_headings(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn text_of(s: &Summary) -> String {
-    let mut out = Vec::new();
-    report::text(s, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_endpoint_says_its_error_rate_in_json_text_and_html() {
     let (target, _) = app().await;
-    let s = run(&[
-        "--target",
-        &target,
-        "--mix",
-        "GET /=3,GET /fail=1",
-        "--rate",
-        "500",
-        "--requests",
-        "60",
-        "--seed",
-        "7",
-    ])
-    .await;
+    let target = ["--target", target.as_str()];
+    let s = run(&[&target[..], &["--requests", "60", "--rate", "500"], &MIX].concat()).await;
     let v = serde_json::to_value(&s).unwrap();
     let [home, fail] = [&v["endpoints"][0], &v["endpoints"][1]];
     assert!(fail["requests"].as_u64().unwrap() > 0, "{v}");
@@ -71,7 +57,7 @@ async fn each_endpoint_says_its_error_rate_in_json_text_and_html() {
     let share = 100.0 * fail["requests"].as_f64().unwrap() / 60.0;
     assert!((s.error_rate() - share).abs() < 1e-9, "{}", s.error_rate());
 
-    let text = text_of(&s);
+    let text = text_report(&s);
     let headings = text_headings(&text);
     let column = |name: &str| {
         headings
@@ -128,7 +114,7 @@ async fn a_merge_computes_each_endpoints_error_rate_from_the_merged_counts() {
     assert_eq!((e.requests, e.responses, e.errors.timeout), (16, 12, 4));
     assert_eq!(rate(&merged), 25.0);
     assert_eq!(
-        text_row(&text_of(&merged), "GET /slow")[4],
+        text_row(&text_report(&merged), "GET /slow")[4],
         "25.00",
         "requests, answered, no answer, dropped, error %"
     );

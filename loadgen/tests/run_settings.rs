@@ -13,7 +13,7 @@ use serde_json::Value;
 
 #[cfg(feature = "tls")]
 use crate::tls::TlsServer;
-use crate::util::{app, run};
+use crate::util::{app, run, text_report};
 
 /// A fresh directory for this test's files.
 fn scratch(name: &str) -> PathBuf {
@@ -132,12 +132,6 @@ fn settings(s: &Summary) -> [Value; 3] {
     ["concurrency", "connections", "threads"].map(|k| v[k].clone())
 }
 
-fn text_of(s: &Summary) -> String {
-    let mut out = Vec::new();
-    report::text(s, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_says_how_wide_the_run_was() {
     let (target, _) = app().await;
@@ -155,7 +149,7 @@ async fn the_report_says_how_wide_the_run_was() {
     ];
     let s = run(&[&common[..], &open].concat()).await;
     assert_eq!(settings(&s), [50, 7, 2].map(Value::from));
-    let text = text_of(&s);
+    let text = text_report(&s);
     assert!(
         text.contains("settings      concurrency 50 (--max-in-flight), connections 7, threads 2"),
         "{text}"
@@ -174,7 +168,7 @@ async fn the_report_says_how_wide_the_run_was() {
     // Closed model over HTTP/1.1: one connection per worker.
     let s = run(&[&common[..], &["--concurrency", "3", "--threads", "2"]].concat()).await;
     assert_eq!(settings(&s), [3, 3, 2].map(Value::from));
-    assert!(text_of(&s).contains("settings      concurrency 3, connections 3, threads 2"));
+    assert!(text_report(&s).contains("settings      concurrency 3, connections 3, threads 2"));
 }
 
 /// Shards 0/2 and 1/2 of `--concurrency 5` run 3 and 2 workers; their
@@ -223,7 +217,7 @@ async fn a_merge_sums_the_settings_of_its_reports() {
     };
     let m = merged(&files);
     assert_eq!(settings(&m), [5, 5, 2].map(Value::from));
-    assert!(text_of(&m).contains("settings      concurrency 5, connections 5, threads 2"));
+    assert!(text_report(&m).contains("settings      concurrency 5, connections 5, threads 2"));
 
     let mut old: Value = serde_json::from_slice(&std::fs::read(&files[1]).unwrap()).unwrap();
     for key in ["concurrency", "connections", "threads"] {
@@ -233,6 +227,6 @@ async fn a_merge_sums_the_settings_of_its_reports() {
     std::fs::write(&old_file, old.to_string()).unwrap();
     let m = merged(&[files[0].clone(), old_file.display().to_string()]);
     assert_eq!(settings(&m), [Value::Null, Value::Null, Value::Null]);
-    assert!(!text_of(&m).contains("settings      "));
+    assert!(!text_report(&m).contains("settings      "));
     std::fs::remove_dir_all(dir).unwrap();
 }

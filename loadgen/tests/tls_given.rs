@@ -26,6 +26,11 @@ fn self_signed_ca(cn: &str, names: &[&str], (from, until): (i32, i32)) -> Certif
     CertifiedKey { cert, signing_key }
 }
 
+/// A TLS server presenting a fresh [`self_signed_ca`] certificate.
+async fn serve(name: &str, cn: &str, names: &[&str], dates: (i32, i32)) -> TlsServer {
+    TlsServer::serving(name, self_signed_ca(cn, names, dates)).await
+}
+
 /// Valid from a year ago for years to come.
 const VALID: (i32, i32) = (2024, 2100);
 
@@ -40,9 +45,11 @@ async fn refusal(server: &TlsServer, ca: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ca_true_certificate_presented_as_itself_is_trusted_in_both_models() {
-    let server = TlsServer::serving(
+    let server = serve(
         "given-ca-true",
-        self_signed_ca("localhost", &["localhost", "127.0.0.1"], VALID),
+        "localhost",
+        &["localhost", "127.0.0.1"],
+        VALID,
     )
     .await;
     let cert = server.cert();
@@ -62,9 +69,11 @@ async fn a_ca_true_certificate_presented_as_itself_is_trusted_in_both_models() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_given_certificate_still_needs_its_name_and_dates_and_no_other_helps() {
     // The right certificate for another name.
-    let elsewhere = TlsServer::serving(
+    let elsewhere = serve(
         "given-wrong-name",
-        self_signed_ca("elsewhere", &["elsewhere.example"], VALID),
+        "elsewhere",
+        &["elsewhere.example"],
+        VALID,
     )
     .await;
     let why = refusal(&elsewhere, &elsewhere.cert()).await;
@@ -79,8 +88,7 @@ async fn a_given_certificate_still_needs_its_name_and_dates_and_no_other_helps()
         ("given-expired", (2020, 2021), "certificate expired"),
         ("given-not-yet", (2090, 2100), "certificate not valid yet"),
     ] {
-        let server =
-            TlsServer::serving(name, self_signed_ca("localhost", &["127.0.0.1"], dates)).await;
+        let server = serve(name, "localhost", &["127.0.0.1"], dates).await;
         let why = refusal(&server, &server.cert()).await;
         assert!(why.contains(reason), "{name}: {why}");
         assert_eq!(server.answered(), 0, "{name}");
@@ -88,16 +96,8 @@ async fn a_given_certificate_still_needs_its_name_and_dates_and_no_other_helps()
 
     // Another self-signed CA:TRUE certificate for the same name: not the
     // one presented, which webpki judges as before (a CA as end entity).
-    let server = TlsServer::serving(
-        "given-other-served",
-        self_signed_ca("localhost", &["127.0.0.1"], VALID),
-    )
-    .await;
-    let other = TlsServer::serving(
-        "given-other-given",
-        self_signed_ca("other", &["127.0.0.1"], VALID),
-    )
-    .await;
+    let server = serve("given-other-served", "localhost", &["127.0.0.1"], VALID).await;
+    let other = serve("given-other-given", "other", &["127.0.0.1"], VALID).await;
     let why = refusal(&server, &other.cert()).await;
     assert!(
         why.contains("TLS certificate not trusted") && why.contains("CaUsedAsEndEntity"),

@@ -76,19 +76,40 @@ user_line=
 if (($(id -u) == 0)); then
     user_line="user $(id -un) $(id -gn);"
 fi
-cat >"$ngx/nginx.conf" <<EOF
+# The start of an nginx configuration whose prefix is DIR (pid file, error
+# log, temp directories there), up to the access log format `e2e`, inside
+# `http {`.
+nginx_conf_head() {
+    local dir=$1
+    cat <<EOF
 $user_line
 worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/logs/error.log info;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log info;
 events { worker_connections 1024; }
 http {
-    client_body_temp_path $ngx/tmp/body;
-    proxy_temp_path $ngx/tmp/proxy;
-    fastcgi_temp_path $ngx/tmp/fastcgi;
-    uwsgi_temp_path $ngx/tmp/uwsgi;
-    scgi_temp_path $ngx/tmp/scgi;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
     log_format e2e '\$server_port \$server_protocol "\$request" \$status \$connection';
+EOF
+}
+# An nginx `server` on 127.0.0.1:PORT, TLS with h2 by ALPN, presenting
+# CERT (its key KEY) and answering 200 "ok".
+nginx_tls_server() {
+    cat <<EOF
+    server {
+        listen 127.0.0.1:$1 ssl http2;
+        ssl_certificate $2;
+        ssl_certificate_key $3;
+        location / { return 200 "ok\n"; }
+    }
+EOF
+}
+cat >"$ngx/nginx.conf" <<EOF
+$(nginx_conf_head "$ngx")
     access_log $ngx/logs/access.log e2e;
     # Every connection closed after 100 requests (HTTP/1.1: "Connection:
     # close" on the 100th answer; HTTP/2: GOAWAY), several times a run: the
@@ -103,12 +124,7 @@ http {
         listen 127.0.0.1:$h2c http2;
         location / { return 200 "ok\n"; }
     }
-    server {
-        listen 127.0.0.1:$tls ssl http2;
-        ssl_certificate $certs/server.pem;
-        ssl_certificate_key $certs/server.key;
-        location / { return 200 "ok\n"; }
-    }
+$(nginx_tls_server "$tls" "$certs/server.pem" "$certs/server.key")
 }
 EOF
 "$nginx" -t -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" >"$work/nginx-t.log" 2>&1 ||
@@ -257,33 +273,12 @@ self_signed_ca_cert() {
     local good named
     good=$(free_port) named=$(free_port)
     cat >"$dir/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log info;
-events { worker_connections 1024; }
-http {
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    log_format e2e '\$server_port \$server_protocol "\$request" \$status \$connection';
+$(nginx_conf_head "$dir")
     access_log $access e2e;
     keepalive_requests 100;
     default_type text/plain;
-    server {
-        listen 127.0.0.1:$good ssl http2;
-        ssl_certificate $dir/cert.pem;
-        ssl_certificate_key $dir/key.pem;
-        location / { return 200 "ok\n"; }
-    }
-    server {
-        listen 127.0.0.1:$named ssl http2;
-        ssl_certificate $dir/other.pem;
-        ssl_certificate_key $dir/other.key;
-        location / { return 200 "ok\n"; }
-    }
+$(nginx_tls_server "$good" "$dir/cert.pem" "$dir/key.pem")
+$(nginx_tls_server "$named" "$dir/other.pem" "$dir/other.key")
 }
 EOF
     start nginx-self-signed "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" -g 'daemon off;'

@@ -13,21 +13,36 @@
 //! certificate being its own anchor; any other certificate goes to the
 //! wrapped verifier unchanged. The handshake's signatures are always the
 //! wrapped verifier's to check, so the server must hold the key.
+//!
+//! `--insecure` is the same verifier with nothing wrapped: every
+//! certificate is taken as it is, unchecked, and the signatures are
+//! checked with the provider's algorithms, so the session keys are still
+//! those of the certificate presented.
 
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::verify_server_name;
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
-/// The wrapped verifier, plus the certificates trusted when presented as
-/// they are.
+/// The certificates trusted when presented as they are, and how any other
+/// is judged.
 #[derive(Debug)]
 pub(super) struct GivenCertificates {
     given: Vec<CertificateDer<'static>>,
-    chains: Arc<dyn ServerCertVerifier>,
+    others: Others,
+}
+
+/// How a certificate that is not one of the given ones is judged.
+#[derive(Debug)]
+enum Others {
+    /// By the wrapped verifier (webpki, along its chain).
+    Chains(Arc<dyn ServerCertVerifier>),
+    /// Not at all (`--insecure`); signatures by these algorithms.
+    Unchecked(WebPkiSupportedAlgorithms),
 }
 
 impl GivenCertificates {
@@ -37,7 +52,18 @@ impl GivenCertificates {
         given: Vec<CertificateDer<'static>>,
         chains: Arc<dyn ServerCertVerifier>,
     ) -> Self {
-        Self { given, chains }
+        let others = Others::Chains(chains);
+        Self { given, others }
+    }
+
+    /// `--insecure`: any certificate, the handshake's signatures checked
+    /// with `algorithms`.
+    pub(super) fn any(algorithms: WebPkiSupportedAlgorithms) -> Self {
+        let others = Others::Unchecked(algorithms);
+        Self {
+            given: Vec::new(),
+            others,
+        }
     }
 }
 
@@ -50,8 +76,12 @@ impl ServerCertVerifier for GivenCertificates {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let chains = match &self.others {
+            Others::Unchecked(_) => return Ok(ServerCertVerified::assertion()),
+            Others::Chains(chains) => chains,
+        };
         if !self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
-            return self.chains.verify_server_cert(
+            return chains.verify_server_cert(
                 end_entity,
                 intermediates,
                 server_name,
@@ -70,7 +100,12 @@ impl ServerCertVerifier for GivenCertificates {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.chains.verify_tls12_signature(message, cert, dss)
+        match &self.others {
+            Others::Chains(chains) => chains.verify_tls12_signature(message, cert, dss),
+            Others::Unchecked(algs) => {
+                rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+            }
+        }
     }
 
     fn verify_tls13_signature(
@@ -79,15 +114,26 @@ impl ServerCertVerifier for GivenCertificates {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.chains.verify_tls13_signature(message, cert, dss)
+        match &self.others {
+            Others::Chains(chains) => chains.verify_tls13_signature(message, cert, dss),
+            Others::Unchecked(algs) => {
+                rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+            }
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.chains.supported_verify_schemes()
+        match &self.others {
+            Others::Chains(chains) => chains.supported_verify_schemes(),
+            Others::Unchecked(algs) => algs.supported_schemes(),
+        }
     }
 
     fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
-        self.chains.root_hint_subjects()
+        match &self.others {
+            Others::Chains(chains) => chains.root_hint_subjects(),
+            Others::Unchecked(_) => None,
+        }
     }
 }
 

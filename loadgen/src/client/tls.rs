@@ -68,10 +68,7 @@ mod config {
     use std::sync::Arc;
 
     use anyhow::Context as _;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::WebPkiSupportedAlgorithms;
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+    use rustls::ClientConfig;
     use rustls_platform_verifier::Verifier;
     use url::Url;
 
@@ -91,7 +88,8 @@ mod config {
         let builder = if target.scheme() != "https" {
             builder.with_root_certificates(rustls::RootCertStore::empty())
         } else if trust.insecure {
-            let verifier = AnyCertificate(provider.signature_verification_algorithms);
+            // Any certificate, its key still the handshake's.
+            let verifier = GivenCertificates::any(provider.signature_verification_algorithms);
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
@@ -154,45 +152,5 @@ mod config {
             };
         }
         None
-    }
-
-    /// `--insecure`: accepts any certificate, but still checks that the
-    /// handshake is signed by the key of the certificate presented.
-    #[derive(Debug)]
-    struct AnyCertificate(WebPkiSupportedAlgorithms);
-
-    impl ServerCertVerifier for AnyCertificate {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.supported_schemes()
-        }
     }
 }
