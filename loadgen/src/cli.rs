@@ -158,7 +158,9 @@ pub struct Args {
     pub thresholds: Vec<Threshold>,
 
     /// PEM file of certificates to trust as roots for an https:// target,
-    /// besides the system's; repeatable, and comma separated in the
+    /// besides the system's, each also trusted when the server presents it
+    /// as itself, as curl --cacert does (self-signed, even CA:TRUE; name and
+    /// dates still checked); repeatable, and comma separated in the
     /// environment
     #[arg(long = "ca-cert", env = "LOADGEN_CA_CERT", value_name = "FILE",
           value_delimiter = ',', value_parser = client::parse_ca_cert)]
@@ -237,7 +239,7 @@ impl Args {
         let protocol = match (self.http1, self.http2) {
             (true, _) => Protocol::Http1,
             (_, true) => Protocol::Http2,
-            _ => Protocol::Auto,
+            _ => scn.protocol.unwrap_or_default(),
         };
         let connections = self.connections.or(scn.connections).map(to_usize);
         let target = self
@@ -304,9 +306,15 @@ impl Args {
             idle_limit: self.idle_limit.unwrap_or(IDLE_LIMIT),
             wait_for_target: self.wait_for_target,
             headers,
+            // Any --ca-cert replaces the scenario's `ca_cert`; --insecure
+            // (a flag that cannot say "no") turns `insecure` on.
             trust: Trust {
-                ca_certs: self.ca_certs,
-                insecure: self.insecure,
+                ca_certs: if self.ca_certs.is_empty() {
+                    scn.ca_certs
+                } else {
+                    self.ca_certs
+                },
+                insecure: self.insecure || scn.insecure.unwrap_or(false),
             },
             thresholds,
             metrics_listen: self.metrics_listen,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::plan::Output;
-use crate::summary::{Errors, Latency, ModelKind, Summary};
+use crate::summary::{Errors, Latency, ModelKind, Settings, Summary};
 
 /// Writes the report to stdout (and stderr for JSON), as `output` says.
 /// A closed pipe (`| head`) is not an error.
@@ -55,6 +55,9 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
     if let Some(protocol) = &s.protocol {
         writeln!(w, "  protocol      {}", protocol_line(s, protocol))?;
     }
+    if let Some(line) = settings_line(s) {
+        writeln!(w, "  settings      {line}")?;
+    }
     writeln!(w, "  duration      {:.3} s", s.duration_s)?;
     writeln!(
         w,
@@ -91,12 +94,13 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
     writeln!(w)?;
     writeln!(
         w,
-        "  {:<24} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "  {:<24} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "endpoint",
         "requests",
         "answered",
-        "errors",
+        "no answer",
         "dropped",
+        "error %",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -107,12 +111,13 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
         let l = &e.latency_ms;
         writeln!(
             w,
-            "  {:<24} {:>9} {:>9} {:>7} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            "  {:<24} {:>9} {:>9} {:>10} {:>8} {:>8.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             name,
             e.requests,
             e.responses,
             e.errors.total(),
             e.dropped,
+            e.error_rate,
             l.p50,
             l.p95,
             l.p99,
@@ -132,6 +137,30 @@ pub fn text<W: Write>(s: &Summary, w: &mut W) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `concurrency N, connections N, threads N`, the figures known; in the
+/// open model `concurrency` is the in-flight cap.
+fn settings_line(s: &Summary) -> Option<String> {
+    let Settings {
+        concurrency,
+        connections,
+        threads,
+    } = s.settings;
+    let cap = if s.model == ModelKind::Open {
+        " (--max-in-flight)"
+    } else {
+        ""
+    };
+    let parts: Vec<String> = [
+        concurrency.map(|n| format!("concurrency {n}{cap}")),
+        connections.map(|n| format!("connections {n}")),
+        threads.map(|n| format!("threads {n}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 fn error_kinds(e: &Errors) -> String {

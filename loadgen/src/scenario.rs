@@ -23,10 +23,21 @@
 //!     headers: { Content-Type: application/json }
 //!     body: '{"user": "demo"}'
 //! thresholds: ["p95<500ms", "error_rate<5%"]
+//! protocol: auto           # or http1, http2 (--http1, --http2)
+//! ca_cert: certs/ca.pem    # or a list; relative to this file's directory
+//! insecure: false
 //! ```
+//!
+//! `protocol`, `ca_cert` and `insecure` are the scenario's `--http1` /
+//! `--http2`, `--ca-cert` and `--insecure`: `--http1` or `--http2` on the
+//! command line replaces `protocol`, any `--ca-cert` replaces `ca_cert`
+//! (as `--mix` replaces `mix`), and `--insecure` turns it on whatever the
+//! file says. A relative `ca_cert` path is taken from the scenario file's
+//! directory, so a scenario and its certificate move together; the file is
+//! read when the scenario is, and a bad one is named with the key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::header::HeaderMap;
@@ -34,6 +45,7 @@ use obslab_common::duration::parse_nonzero;
 use serde::Deserialize;
 use url::Url;
 
+use crate::client::{CaCert, Protocol, parse_ca_cert};
 use crate::mix::{Mix, MixEntry};
 use crate::schedule::Stage;
 use crate::threshold::{Threshold, parse_threshold};
@@ -66,6 +78,12 @@ pub struct Scenario {
     pub headers: HeaderMap,
     /// Pass/fail criteria.
     pub thresholds: Vec<Threshold>,
+    /// The HTTP version asked for (`protocol`).
+    pub protocol: Option<Protocol>,
+    /// Certificates trusted beside the system's (`ca_cert`), read.
+    pub ca_certs: Vec<CaCert>,
+    /// Whether no certificate is checked (`insecure`).
+    pub insecure: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +103,17 @@ struct File {
     headers: BTreeMap<String, String>,
     #[serde(default)]
     thresholds: Vec<String>,
+    protocol: Option<String>,
+    ca_cert: Option<OneOrMany>,
+    insecure: Option<bool>,
+}
+
+/// `ca_cert: a.pem` or `ca_cert: [a.pem, b.pem]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -119,11 +148,19 @@ fn one() -> u32 {
 pub fn load(path: &str) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(Path::new(path))
         .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    parse(&text).map_err(|e| format!("`{path}`: {e}"))
+    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+    parse_in(&text, dir).map_err(|e| format!("`{path}`: {e}"))
 }
 
-/// Parses scenario YAML text.
+/// Parses scenario YAML text, its relative `ca_cert` paths taken from the
+/// current directory.
 pub fn parse(text: &str) -> Result<Scenario, String> {
+    parse_in(text, Path::new(""))
+}
+
+/// Parses scenario YAML text, its relative `ca_cert` paths taken from `dir`
+/// (the scenario file's directory).
+pub fn parse_in(text: &str, dir: &Path) -> Result<Scenario, String> {
     let file: File = serde_norway::from_str(text).map_err(|e| e.to_string())?;
     if file.concurrency.is_some() && (file.rate.is_some() || file.stages.is_some()) {
         return Err(
@@ -182,7 +219,36 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
             .iter()
             .map(|t| parse_threshold(t).map_err(|e| format!("thresholds: {e}")))
             .collect::<Result<_, _>>()?,
+        protocol: file.protocol.as_deref().map(protocol).transpose()?,
+        ca_certs: ca_certs(file.ca_cert, dir)?,
+        insecure: file.insecure,
     })
+}
+
+fn protocol(value: &str) -> Result<Protocol, String> {
+    match value {
+        "auto" => Ok(Protocol::Auto),
+        "http1" => Ok(Protocol::Http1),
+        "http2" => Ok(Protocol::Http2),
+        other => Err(format!(
+            "protocol: `{other}` is not one of http1, http2, auto"
+        )),
+    }
+}
+
+fn ca_certs(value: Option<OneOrMany>, dir: &Path) -> Result<Vec<CaCert>, String> {
+    let paths = match value {
+        None => Vec::new(),
+        Some(OneOrMany::One(path)) => vec![path],
+        Some(OneOrMany::Many(paths)) => paths,
+    };
+    paths
+        .iter()
+        .map(|path| {
+            let path: PathBuf = dir.join(path);
+            parse_ca_cert(&path.to_string_lossy()).map_err(|e| format!("ca_cert: {e}"))
+        })
+        .collect()
 }
 
 fn entry(e: FileEntry) -> Result<MixEntry, String> {

@@ -19,7 +19,7 @@ use crate::plan::{Model, Plan};
 use crate::progress::Monitor;
 use crate::recorder::Recorder;
 use crate::shard::{self, Shard};
-use crate::summary::{ModelKind, RunInfo, Tick};
+use crate::summary::{ModelKind, RunInfo, Settings, Tick};
 use crate::time::rfc3339;
 
 /// What driving measured beyond the recorder's counts.
@@ -32,6 +32,8 @@ pub(crate) struct Driven {
     end: Instant,
     /// The generator's CPU and wall time, and the threads it could use.
     limits: Limits,
+    /// How wide the run was (known once the client has settled its protocol).
+    settings: Settings,
 }
 
 /// With `--wait-for-target`, waits for the target to accept connections;
@@ -75,6 +77,7 @@ pub(crate) async fn drive<F: Future<Output = ()> + Send + 'static>(
         let _ = stop_tx.send(true);
     });
     client.settle().await;
+    let settings = Settings::of(plan, client.multiplexes());
     let cpu_before = limits::process_cpu_seconds();
     let (start, started_at) = start_instant(plan.start_at)?;
     recorder.start_at(start);
@@ -144,6 +147,7 @@ pub(crate) async fn drive<F: Future<Output = ()> + Send + 'static>(
             wall_s,
             threads: Limits::usable(threads),
         },
+        settings,
     })
 }
 
@@ -174,6 +178,7 @@ pub(crate) fn run_info(plan: &Plan, recorder: &Recorder, seen: &Seen, driven: Dr
         protocols: (0..plan.mix.entries().len())
             .map(|i| seen.report(i))
             .collect(),
+        settings: driven.settings,
     }
 }
 

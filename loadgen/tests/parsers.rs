@@ -136,6 +136,7 @@ fn summary(p95: f64, statuses: &[(&str, u64)], errors: u64) -> Summary {
         shard: None,
         merged_reports: None,
         missing_shards: None,
+        settings: Default::default(),
     }
 }
 

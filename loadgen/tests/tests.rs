@@ -11,6 +11,8 @@ mod alpn;
 mod closed_model;
 /// The options table of docs/loadgen.md against `--help`.
 mod docs_options;
+/// Each endpoint's error rate: JSON, text, HTML, merge.
+mod error_rates;
 /// The real binary: exit codes 0 / 1 / 2 and the JSON document on stdout.
 mod exit_codes;
 /// Open-model runs without an honest answer: TLS, dead target, redirects, timeouts.
@@ -35,6 +37,9 @@ mod open_model;
 mod parsers;
 /// What a run hands back: report after shutdown, JSON fields, metrics.
 mod reports;
+/// Scenario keys protocol, ca_cert, insecure; the report's concurrency,
+/// connections and threads.
+mod run_settings;
 /// The schedule's intended instants, as tables.
 mod schedule;
 /// Against obslab-server: N shards with one seed send what one process sends.
@@ -42,5 +47,8 @@ mod shards;
 /// HTTPS with a self-signed certificate: --ca-cert, --insecure, refused.
 #[cfg(feature = "tls")]
 mod tls;
+/// `--ca-cert` as curl's `--cacert`: the certificate presented as itself.
+#[cfg(feature = "tls")]
+mod tls_given;
 /// Test apps and helpers.
 mod util;

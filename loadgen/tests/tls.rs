@@ -22,20 +22,27 @@ use tokio_rustls::TlsAcceptor;
 use crate::util::{dead_target, run};
 
 /// A TLS server on 127.0.0.1:0 answering every request `200 ok`.
-struct TlsServer {
+pub struct TlsServer {
     /// `https://127.0.0.1:PORT`.
-    url: String,
+    pub url: String,
     /// Requests answered.
     answered: Arc<AtomicU64>,
     /// A directory holding `cert.pem`, the server's certificate.
-    dir: PathBuf,
+    pub dir: PathBuf,
 }
 
 impl TlsServer {
-    /// Starts one with a fresh self-signed certificate for 127.0.0.1.
-    async fn start(name: &str) -> TlsServer {
-        let rcgen::CertifiedKey { cert, signing_key } =
+    /// Starts one with a fresh self-signed certificate for 127.0.0.1
+    /// (rcgen's, without basic constraints).
+    pub async fn start(name: &str) -> TlsServer {
+        let certified =
             rcgen::generate_simple_self_signed(["127.0.0.1".to_owned()]).expect("certificate");
+        TlsServer::serving(name, certified).await
+    }
+
+    /// Starts one presenting `certified` (its certificate alone, no chain).
+    pub async fn serving(name: &str, certified: rcgen::CertifiedKey<rcgen::KeyPair>) -> TlsServer {
+        let rcgen::CertifiedKey { cert, signing_key } = certified;
         let dir =
             std::env::temp_dir().join(format!("obslab-loadgen-tls-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -75,11 +82,13 @@ impl TlsServer {
         TlsServer { url, answered, dir }
     }
 
-    fn cert(&self) -> String {
+    /// The path of `cert.pem`.
+    pub fn cert(&self) -> String {
         self.dir.join("cert.pem").display().to_string()
     }
 
-    fn answered(&self) -> u64 {
+    /// Requests answered so far.
+    pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::SeqCst)
     }
 }

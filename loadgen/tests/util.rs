@@ -162,6 +162,13 @@ pub fn plan(words: &[&str]) -> Plan {
     Plan::try_parse_from(all).expect("test arguments parse")
 }
 
+/// The text report of `s`.
+pub fn text_report(s: &obslab_loadgen::Summary) -> String {
+    let mut out = Vec::new();
+    obslab_loadgen::report::text(s, &mut out).expect("text into a Vec");
+    String::from_utf8(out).expect("UTF-8")
+}
+
 /// Runs `words` in-process to its natural end.
 pub async fn run(words: &[&str]) -> obslab_loadgen::Summary {
     obslab_loadgen::run(plan(words), std::future::pending())

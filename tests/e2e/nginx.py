@@ -5,7 +5,10 @@ loopback ports (no system service). The ports are SERVERS below:
   - plain HTTP/1.1;
   - plain h2c (`listen PORT http2;` without ssl: prior knowledge only);
   - TLS with `ssl http2` (ALPN offers h2 and http/1.1), its certificate
-    signed by a CA made here with openssl.
+    signed by a CA made here with openssl;
+  - the same with the self-signed CA:TRUE certificate of the usual openssl
+    one-liner (SPEC §8: trusted with --ca-cert, as curl --cacert does), and
+    one made by that command for another name (refused).
 Every request is logged with `$server_protocol`. Each case of CASES is one
 line (name, server, expected protocol, options): the run ends by
 --requests, its JSON report must say every request was answered (no error,
@@ -39,9 +42,9 @@ PATHS = ("/", "/health")
 OK = 'location / { return 200 "ok\\n"; }'
 
 # The certificates made with openssl before nginx starts: {name: commands},
-# each run in the certificates' folder. webpki refuses a CA certificate as the
-# server's (CaUsedAsEndEntity), and `openssl req -x509` makes one: `ca` signs
-# a leaf for 127.0.0.1.
+# each run in the certificates' folder. `ca` signs a leaf for 127.0.0.1 (the
+# usual chain); `self` is a self-signed CA:TRUE certificate the server
+# presents as itself.
 CERTS = {
     "ca": [
         "openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2"
@@ -52,6 +55,18 @@ CERTS = {
         "openssl x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
         " -extfile server.ext -out server.pem",
         "openssl verify -CAfile ca.pem server.pem",
+    ],
+    # The usual one-liner (SPEC §8): self-signed and marked CA:TRUE, which
+    # `curl --cacert` accepts, and so must --ca-cert; `other` is the same
+    # command for another name.
+    "self": [
+        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost"
+        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout self.key -out self.pem",
+        "openssl x509 -in self.pem -noout -ext basicConstraints | grep -q CA:TRUE",
+    ],
+    "other": [
+        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=elsewhere"
+        " -addext subjectAltName=DNS:elsewhere.example -keyout other.key -out other.pem",
     ],
 }
 
@@ -66,6 +81,8 @@ SERVERS = {
     "h1": ("", OK),
     "h2c": ("http2", OK),
     "tls": ("ssl http2", tls("server.pem", "server.key")),
+    "self": ("ssl http2", tls("self.pem", "self.key")),
+    "other": ("ssl http2", tls("other.pem", "other.key")),
 }
 
 # The runs that must be answered: name, server, protocol nginx must log
@@ -81,12 +98,20 @@ CASES = [
     ("h2-tls", "tls", "HTTP/2.0", "--http2 --ca-cert {certs}/ca.pem --concurrency 8", True),
     ("h2-tls-open", "tls", "HTTP/2.0", "--http2 --insecure --rate 300", True),
     ("h1-tls-forced", "tls", "HTTP/1.1", "--http1 --ca-cert {certs}/ca.pem --rate 300", True),
+    ("self-signed", "self", "alpn", "--ca-cert {certs}/self.pem --rate 300", False),
+    ("self-signed-closed", "self", "alpn", "--ca-cert {certs}/self.pem --concurrency 2", False),
 ]
 
-# The runs that must be refused: name, server, options, what stderr says
-# after the target.
+# The runs that must be refused: name, server, options, and the reason
+# stderr gives on the line "TARGET: TLS certificate not trusted: ...".
 REFUSED = [
-    ("tls-untrusted", "tls", "", "TLS certificate not trusted: UnknownIssuer"),
+    ("tls-untrusted", "tls", "", "UnknownIssuer"),
+    # The server's own certificate given, but for another name.
+    ("self-signed-wrong-name", "other", "--ca-cert {certs}/other.pem",
+     'not valid for name "127.0.0.1"'),
+    # A self-signed CA:TRUE certificate that is not the one presented is
+    # judged as before.
+    ("self-signed-other-cert", "self", "--ca-cert {certs}/other.pem", "CaUsedAsEndEntity"),
 ]
 
 
@@ -170,20 +195,23 @@ class Nginx:
         if status != 2:
             raise Failure(f"{name}: exit status {status}, expected 2 (see {log.name} below)")
         stderr = log.read_text()
-        if f"{target}: {reason}" not in stderr:
-            raise Failure(f"{name}: stderr does not name the target and the reason: {stderr}")
+        said = [line for line in stderr.splitlines()
+                if f"{target}: TLS certificate not trusted:" in line and reason in line]
+        if not said:
+            raise Failure(f"{name}: stderr does not name the target and \"{reason}\": {stderr}")
         if report.stat().st_size:
             raise Failure(f"{name}: a report was written")
         if len(self.logged(port)) != before:
             raise Failure(f"{name}: nginx logged requests")
-        print(f"{name}: exit 2, {next(line for line in stderr.splitlines() if reason in line)}")
+        print(f"{name}: exit 2, {said[0]}")
 
 
 def curl_http2(nginx):
     """The HTTP/2 cases can only fail on the load generator's side if nginx's
     ports speak what they should: curl checks that first."""
     for server, flags in (("h2c", ["--http2-prior-knowledge"]),
-                          ("tls", ["--http2", "--cacert", f"{nginx.certs}/ca.pem"])):
+                          ("tls", ["--http2", "--cacert", f"{nginx.certs}/ca.pem"]),
+                          ("self", ["--http2", "--cacert", f"{nginx.certs}/self.pem"])):
         target = f"{url(server, nginx.ports[server])}/"
         done = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_version}",
                                *flags, target], capture_output=True, text=True)
@@ -192,7 +220,8 @@ def curl_http2(nginx):
         if done.stdout != "2":
             raise Failure(f"curl {target}: HTTP/{done.stdout}, not HTTP/2: nginx's "
                           "configuration is wrong")
-    print("curl: HTTP/2 with prior knowledge on h2c, by ALPN on tls")
+    print("curl: HTTP/2 with prior knowledge on h2c, by ALPN on tls and on self"
+          " (curl --cacert trusts the self-signed CA:TRUE certificate)")
 
 
 def run():

@@ -22,7 +22,8 @@
 //! idleness.
 //!
 //! Which TLS certificates are trusted (`--ca-cert`, `--insecure`) is
-//! `tls.rs`'s; [`Client::check_certificate`] stops a run whose target's
+//! `tls.rs`'s (a `--ca-cert` certificate presented as it is, `given.rs`'s);
+//! [`Client::check_certificate`] stops a run whose target's
 //! certificate never could be.
 //!
 //! hyper is used directly, not through reqwest: reqwest's layers (redirect
@@ -33,6 +34,8 @@
 mod answer;
 mod connection;
 mod connector;
+#[cfg(feature = "tls")]
+mod given;
 mod link;
 mod outcome;
 mod protocol;

@@ -4,7 +4,9 @@
 //! By default a target's certificate is checked against the system's store
 //! (or `SSL_CERT_FILE` / `SSL_CERT_DIR`), as curl and browsers do.
 //! `--ca-cert FILE` adds the certificates of a PEM file to those roots, for
-//! a staging target signed by a private CA or self-signed; `--insecure`
+//! a staging target signed by a private CA or self-signed, and trusts each
+//! when the server presents it as its own, as curl does, even marked
+//! `CA:TRUE` (see [`super::given`]); `--insecure`
 //! checks no certificate at all (the handshake's signatures still are, so
 //! the session keys are the target's, whoever it is).
 //!
@@ -66,14 +68,12 @@ mod config {
     use std::sync::Arc;
 
     use anyhow::Context as _;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::WebPkiSupportedAlgorithms;
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+    use rustls::ClientConfig;
     use rustls_platform_verifier::Verifier;
     use url::Url;
 
     use super::Trust;
+    use crate::client::given::GivenCertificates;
 
     /// The rustls configuration for `target`: certificates checked against
     /// the system's store plus `trust.ca_certs`, or not at all with
@@ -88,12 +88,18 @@ mod config {
         let builder = if target.scheme() != "https" {
             builder.with_root_certificates(rustls::RootCertStore::empty())
         } else if trust.insecure {
-            let verifier = AnyCertificate(provider.signature_verification_algorithms);
+            // Any certificate, its key still the handshake's.
+            let verifier = GivenCertificates::any(provider.signature_verification_algorithms);
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
         } else {
-            let extra = trust.ca_certs.iter().flat_map(|f| f.certs.iter().cloned());
+            let given: Vec<_> = trust
+                .ca_certs
+                .iter()
+                .flat_map(|f| f.certs.iter().cloned())
+                .collect();
+            let extra = given.iter().cloned();
             // Fails on a certificate of a --ca-cert file that is PEM but
             // not X.509, or on an empty store without any --ca-cert.
             let verifier = Verifier::new_with_extra_roots(extra, provider).map_err(|e| {
@@ -110,6 +116,8 @@ mod config {
                     anyhow::anyhow!("--ca-cert {}: cannot use these certificates: {e}", files.join(", "))
                 }
             })?;
+            // Presented as they are, they are trusted as curl trusts them.
+            let verifier = GivenCertificates::new(given, Arc::new(verifier));
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
@@ -144,45 +152,5 @@ mod config {
             };
         }
         None
-    }
-
-    /// `--insecure`: accepts any certificate, but still checks that the
-    /// handshake is signed by the key of the certificate presented.
-    #[derive(Debug)]
-    struct AnyCertificate(WebPkiSupportedAlgorithms);
-
-    impl ServerCertVerifier for AnyCertificate {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.supported_schemes()
-        }
     }
 }

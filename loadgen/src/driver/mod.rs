@@ -179,6 +179,7 @@ mod tests {
             started_at: std::time::SystemTime::now(),
             timeline: Vec::new(),
             protocols: Vec::new(),
+            settings: Default::default(),
         };
         let summary = crate::summary::Summary::build(info, &mix, &recorder.snapshot());
         assert!(summary.schedule_lag_ms.is_some_and(|l| l.p50 >= 41.0));

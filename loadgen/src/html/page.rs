@@ -211,7 +211,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
     w.push_str(
         "<section id=\"endpoints\"><h2>Endpoints</h2>\n<div class=\"scroll\"><table>\n<tr><th class=\"l\">method</th>\
          <th class=\"l\">path</th><th>weight</th><th>sent</th><th>answered</th><th>no answer</th>\
-         <th>dropped</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th>\
+         <th>dropped</th><th title=\"no answer, or status >= 400\">error %</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th>\
          <th>max ms</th><th class=\"l\">status codes</th></tr>\n",
     );
     for e in endpoints {
@@ -226,7 +226,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
         writeln!(
             w,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{p50}</td><td>{p90}</td><td>{p99}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{p50}</td><td>{p90}</td><td>{p99}</td>\
              <td>{p999}</td><td>{max}</td><td class=\"l\">{}</td></tr>",
             escape(&e.method),
             escape(&e.path),
@@ -235,6 +235,7 @@ fn endpoints(w: &mut String, endpoints: &[Endpoint]) -> fmt::Result {
             e.responses,
             e.errors.total(),
             e.dropped,
+            e.error_rate,
             codes(&e.status_codes)
         )?;
     }
@@ -263,6 +264,20 @@ fn settings(w: &mut String, s: &Summary) -> fmt::Result {
     ];
     if s.model == ModelKind::Open {
         rows.push(("rate asked (mean)", format!("{} req/s", s.target_rps)));
+    }
+    let settings = &s.settings;
+    let concurrency = match s.model {
+        ModelKind::Open => "concurrency (in-flight cap)",
+        ModelKind::Closed => "concurrency (workers)",
+    };
+    for (name, value) in [
+        (concurrency, settings.concurrency),
+        ("connections (at most)", settings.connections),
+        ("threads", settings.threads),
+    ] {
+        if let Some(n) = value {
+            rows.push((name, n.to_string()));
+        }
     }
     if let Some(shard) = s.shard {
         rows.push(("shard", shard.to_string()));

@@ -3,7 +3,9 @@
 //! Counts are added; histograms are added (`Histogram::add`: their buckets
 //! line up, so the sum is the histogram one process would have recorded)
 //! and every percentile is computed again from the sum; rates are taken
-//! over the union of the windows, `min(started_at)..max(ended_at)`. Before
+//! over the union of the windows, `min(started_at)..max(ended_at)`; the
+//! settings `concurrency`, `connections` and `threads` are summed, the
+//! reports being of processes that ran side by side. Before
 //! anything is added, the reports must be parts of one run: one target, one
 //! mix (method, path and weight of every entry), one model, and, for
 //! shards, one shard count and no shard twice.
@@ -19,7 +21,7 @@ use crate::client;
 use crate::hdr::{self, histogram_us};
 use crate::limits::Limits;
 use crate::recorder::Stats;
-use crate::summary::{EndpointId, RunInfo, Summary, Tick};
+use crate::summary::{EndpointId, RunInfo, Settings, Summary, Tick};
 
 /// One report checked and ready to add: its window and histograms read.
 struct Part {
@@ -94,6 +96,8 @@ pub fn combine(found: Vec<Found>) -> Result<Summary, String> {
                 )
             })
             .collect(),
+        // Processes side by side: their workers, connections and threads add up.
+        settings: Settings::sum(parts.iter().map(|p| &p.report.settings)),
     };
     let mut summary = Summary::assemble(info, &ids, &stats);
     // The reports' own warnings, said by whom when there are several.

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::shard::Shard;
-use crate::summary::{Errors, ModelKind};
+use crate::summary::{Errors, ModelKind, Settings};
 
 /// A report as read back: the fields a merge needs. Histograms, window and
 /// timeline are optional here so that their absence is named.
@@ -50,6 +50,10 @@ pub struct Report {
     pub timeline: Option<Vec<ReportTick>>,
     /// Which shard of the run, if sharded.
     pub shard: Option<Shard>,
+    /// `concurrency`, `connections`, `threads` (reports before them had
+    /// none).
+    #[serde(flatten)]
+    pub settings: Settings,
 }
 
 /// One endpoint of a report read back.

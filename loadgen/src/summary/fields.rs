@@ -106,6 +106,9 @@ pub struct Endpoint {
     /// The HTTP version its answers came in (`HTTP/1.1`, `HTTP/2`), `mixed`
     /// when several, `null` when none was answered.
     pub protocol: Option<String>,
+    /// Percentage of its finished requests that failed: no answer, or a
+    /// status >= 400 (the unit of the `error_rate` threshold).
+    pub error_rate: f64,
 }
 
 /// Transport failures by kind.
@@ -195,6 +198,26 @@ pub(super) fn errors(s: &Stats) -> Errors {
         connect,
         other,
     }
+}
+
+/// Percentage of finished requests that failed: no answer, or a status of
+/// 400 and above (like the server's `flask_error_rate`); 0 when none
+/// finished.
+pub(super) fn error_rate(
+    status_codes: &BTreeMap<String, u64>,
+    responses: u64,
+    errors: &Errors,
+) -> f64 {
+    let failed_answers: u64 = status_codes
+        .iter()
+        .filter(|(code, _)| code.parse::<u16>().is_ok_and(|c| c >= 400))
+        .map(|(_, n)| n)
+        .sum();
+    let finished = responses + errors.total();
+    if finished == 0 {
+        return 0.0;
+    }
+    100.0 * (failed_answers + errors.total()) as f64 / finished as f64
 }
 
 pub(super) fn status_codes(s: &Stats) -> BTreeMap<String, u64> {

@@ -8,7 +8,8 @@
 //! for scale-out `started_at`, `ended_at`, `latency_histogram`,
 //! `schedule_lag_histogram`, `timeline[]`, `shard`, and in each endpoint
 //! `weight` and `latency_histogram`, then `protocol` (top level and in each
-//! endpoint). CI scripts read them with `jq`, so
+//! endpoint), then each endpoint's `error_rate` and the run's
+//! `concurrency`, `connections` and `threads`. CI scripts read them with `jq`, so
 //! they are renamed never, and only ever added to.
 //!
 //! The histograms make a report complete: every figure in it can be
@@ -38,9 +39,11 @@ use crate::threshold::{Measure, Metric, Threshold, ThresholdResult};
 use crate::time::rfc3339;
 
 mod fields;
+mod settings;
 
 pub use self::fields::{Endpoint, EndpointId, Errors, Lag, Latency, ModelKind, Tick};
-use self::fields::{errors, lag, latency, round3, status_codes};
+use self::fields::{error_rate, errors, lag, latency, round3, status_codes};
+pub use self::settings::Settings;
 
 /// The whole report of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -108,6 +111,10 @@ pub struct Summary {
     /// reports (empty when all were).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_shards: Option<Vec<u64>>,
+    /// `concurrency`, `connections` and `threads`: this process's (a
+    /// merge's: their sums).
+    #[serde(flatten)]
+    pub settings: Settings,
 }
 
 /// What the run knew beyond the recorded counts.
@@ -136,6 +143,8 @@ pub struct RunInfo {
     /// The HTTP version each endpoint's answers came in (`mixed` when
     /// several, `None` when none was answered), in endpoint order.
     pub protocols: Vec<Option<String>>,
+    /// How wide the run was.
+    pub settings: Settings,
 }
 
 impl Summary {
@@ -162,18 +171,22 @@ impl Summary {
         let endpoints: Vec<Endpoint> = ids
             .iter()
             .zip(stats)
-            .map(|(id, s)| Endpoint {
-                method: id.method.clone(),
-                path: id.path.clone(),
-                requests: s.requests,
-                responses: s.responses,
-                dropped: s.dropped,
-                errors: errors(s),
-                latency_ms: latency(s),
-                status_codes: status_codes(s),
-                weight: id.weight,
-                latency_histogram: hdr::encode(&s.latency_us),
-                protocol: protocols.next().flatten(),
+            .map(|(id, s)| {
+                let (errors, status_codes) = (errors(s), status_codes(s));
+                Endpoint {
+                    method: id.method.clone(),
+                    path: id.path.clone(),
+                    requests: s.requests,
+                    responses: s.responses,
+                    dropped: s.dropped,
+                    errors,
+                    latency_ms: latency(s),
+                    error_rate: round3(error_rate(&status_codes, s.responses, &errors)),
+                    status_codes,
+                    weight: id.weight,
+                    latency_histogram: hdr::encode(&s.latency_us),
+                    protocol: protocols.next().flatten(),
+                }
             })
             .collect();
         let protocol = client::combine(endpoints.iter().filter_map(|e| e.protocol.clone()));
@@ -208,6 +221,7 @@ impl Summary {
             shard: info.shard,
             merged_reports: None,
             missing_shards: None,
+            settings: info.settings,
         }
     }
 
@@ -222,17 +236,7 @@ impl Summary {
     /// Percentage of finished requests that failed: no answer, or a status
     /// of 400 and above (like the server's `flask_error_rate`).
     pub fn error_rate(&self) -> f64 {
-        let failed_answers: u64 = self
-            .status_codes
-            .iter()
-            .filter(|(code, _)| code.parse::<u16>().is_ok_and(|c| c >= 400))
-            .map(|(_, n)| n)
-            .sum();
-        let finished = self.responses + self.errors.total();
-        if finished == 0 {
-            return 0.0;
-        }
-        100.0 * (failed_answers + self.errors.total()) as f64 / finished as f64
+        error_rate(&self.status_codes, self.responses, &self.errors)
     }
 
     /// True when every threshold held.
