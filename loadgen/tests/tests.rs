@@ -37,10 +37,12 @@ mod parsers;
 mod reports;
 /// The schedule's intended instants, as tables.
 mod schedule;
+/// obslab-server in-process and hand-made targets counting what they saw.
+mod servers;
 /// Against obslab-server: N shards with one seed send what one process sends.
 mod shards;
 /// HTTPS with a self-signed certificate: --ca-cert, --insecure, refused.
 #[cfg(feature = "tls")]
 mod tls;
-/// Test apps and helpers.
+/// Test apps, in-process runs, the binary, helpers.
 mod util;
