@@ -17,7 +17,10 @@
 #   4. IDLE connections each send one request, read the answer and stay
 #      open, idle (keep-alive): the server's RSS then.
 #
-# Needs: wrk (Debian package), python3; raises `ulimit -n` to its hard
+# The server listens on port 0 (PORT: a fixed port instead), the port read
+# back from its log.
+#
+# Needs: wrk (Debian package), python3 (bench/hold.py); raises `ulimit -n` to its hard
 # limit, which must exceed IDLE + a few dozen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,10 +31,12 @@ IDLE=${IDLE:-10000}
 HEADER_TIMEOUT=${HEADER_TIMEOUT:-10}
 PROBE_SECS=${PROBE_SECS:-5}
 PROBE_CONNS=${PROBE_CONNS:-2}
-PORT=${PORT:-18090}
+PORT=${PORT:-0}
 PROFILE=${PROFILE:-release}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+need wrk "apt-get install wrk"
 ulimit -n "$(ulimit -Hn)"
 if (( $(ulimit -n) < IDLE + 64 )); then
   echo "ulimit -n is $(ulimit -n): too low for $IDLE idle connections" >&2; exit 2
@@ -43,28 +48,18 @@ else
 fi
 BIN=${CARGO_TARGET_DIR:-target}/$PROFILE/obslab-server
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on $PORT" >&2; exit 1
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A fresh server each round, on PORT (by default one the system picks:
+# `port` is the one it got); RUST_LOG keeps its ready line, nothing per
+# request.
 start_server() {
-  RUST_LOG=warn "$BIN" --listen "127.0.0.1:$PORT" --home-error-rate 0 \
-    --header-read-timeout "${HEADER_TIMEOUT}s" &
-  server=$!; pids+=("$server")
-  wait_port
+  start_listening obslab-server env RUST_LOG=warn,obslab_server=info "$BIN" --log-format text \
+    --listen "127.0.0.1:$PORT" --home-error-rate 0 --header-read-timeout "${HEADER_TIMEOUT}s"
+  server=$listening_pid; port=$listening_port
+  PROBE=(wrk -t1 -c"$PROBE_CONNS" -d"${PROBE_SECS}s" --latency "http://127.0.0.1:$port/livez")
 }
-stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
 
-# The probe: wrk on /livez; `parse_wrk` turns its report into "requests p99_ms".
-PROBE=(wrk -t1 -c"$PROBE_CONNS" -d"${PROBE_SECS}s" --latency "http://127.0.0.1:$PORT/livez")
+# The probe, PROBE: wrk on /livez; `parse_wrk` turns its report into
+# "requests p99_ms".
 parse_wrk() {
   awk '/ requests in / { n = $1 }
        $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
@@ -72,10 +67,11 @@ parse_wrk() {
        END { print n, p }'
 }
 
-# The attackers and the idle clients, in one asyncio program.
+# The attackers, in one asyncio program (bench/hold.py holds the idle
+# clients).
 abuse_py=$(cat <<'PY'
-import asyncio, os, resource, subprocess, sys, time
-mode, port = sys.argv[1], int(sys.argv[2])
+import asyncio, resource, subprocess, sys, time
+port = int(sys.argv[1])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -120,34 +116,8 @@ async def slowloris(n, timeout, probe):
     print(held_at_probe, held_after_probe, held)
     print(report)
 
-async def idle(n, pid):
-    sem = asyncio.Semaphore(256)
-    async def one():
-        async with sem:
-            r, w = await asyncio.open_connection("127.0.0.1", port)
-            w.write(b"GET /livez HTTP/1.1\r\nHost: bench\r\n\r\n")
-            head = await r.readuntil(b"\r\n\r\n")
-            length = int(next(l.split(b":")[1] for l in head.split(b"\r\n")
-                              if l.lower().startswith(b"content-length")))
-            await r.readexactly(length)
-            return w
-    writers = await asyncio.gather(*(one() for _ in range(n)))
-    def rss():
-        return int(next(l.split()[1] for l in open(f"/proc/{pid}/status")
-                        if l.startswith("VmRSS:")))
-    last = 0
-    while abs(rss() - last) > last / 200:
-        last = rss()
-        await asyncio.sleep(0.5)
-    print(f"{rss() / 1024:.1f}")
-    for w in writers:
-        w.close()
-
-if mode == "slowloris":
-    n, timeout = int(sys.argv[3]), float(sys.argv[4])
-    asyncio.run(slowloris(n, timeout, sys.argv[5:]))
-else:
-    asyncio.run(idle(int(sys.argv[3]), sys.argv[4]))
+n, timeout = int(sys.argv[2]), float(sys.argv[3])
+asyncio.run(slowloris(n, timeout, sys.argv[4:]))
 PY
 )
 
@@ -158,13 +128,13 @@ for r in $(seq 1 "$ROUNDS"); do
   start_server
   read -r n p99 <<<"$("${PROBE[@]}" | parse_wrk)"
   alone_n+=("$n"); alone_p99+=("$p99")
-  out=$(python3 -c "$abuse_py" slowloris "$PORT" "$SLOWLORIS" "$HEADER_TIMEOUT" "${PROBE[@]}")
+  out=$(python3 -c "$abuse_py" "$port" "$SLOWLORIS" "$HEADER_TIMEOUT" "${PROBE[@]}")
   read -r at_probe after_probe still <<<"$(head -n 1 <<<"$out")"
   read -r n p99 <<<"$(tail -n +2 <<<"$out" | parse_wrk)"
   under_n+=("$n"); under_p99+=("$p99"); held+=("$still")
-  rss0+=("$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$server/status")")
-  rss+=("$(python3 -c "$abuse_py" idle "$PORT" "$IDLE" "$server")")
-  stop_server
+  rss0+=("$(rss_mib "$server")")
+  rss+=("$("${HOLD[@]}" "$port" "$server" "$IDLE" /livez --answered)")
+  stop_process "$server"
   echo "round $r: probe alone ${alone_n[-1]} req, p99 ${alone_p99[-1]} ms;" \
     "under $SLOWLORIS slowloris ${under_n[-1]} req, p99 ${under_p99[-1]} ms" \
     "(slowloris held: $at_probe before the probe, $after_probe after it);" \
@@ -172,7 +142,7 @@ for r in $(seq 1 "$ROUNDS"); do
     "RSS ${rss0[-1]} MiB, with $IDLE idle connections ${rss[-1]} MiB"
 done
 
-m() { printf '%s\n' "$@" | median; }
+m() { median_of "$@"; }
 echo
 echo "median over $ROUNDS rounds:"
 echo "  probe alone:                  $(m "${alone_n[@]}") requests in ${PROBE_SECS} s, p99 $(m "${alone_p99[@]}") ms"

@@ -54,6 +54,9 @@
 #    (the same streams on the same connections), and vs obslab-loadgen over
 #    HTTP/1.1 (CONNS workers, a connection each); the ratios.
 #
+# The warp hello listens on port 0 (PORT: a fixed port instead), the port
+# read back from what it prints.
+#
 # Needs: wrk (Debian package), python3; oha is used when on PATH
 # (`cargo install oha`). The figures the README promises: >= 1.0x oha,
 # >= 0.85x wrk -t1, achieved rate within 1 % of target, RSS growth < 10 %.
@@ -63,14 +66,15 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-10}
 CONNS=${CONNS:-50}
-PORT=${PORT:-18090}
+PORT=${PORT:-0}
 LONG=${LONG:-0}
 OPEN_ONLY=${OPEN_ONLY:-0}
 THREADS=${THREADS:-$(nproc)}
 BEFORE=${BEFORE:-}
-URL="http://127.0.0.1:$PORT/"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+need wrk "apt-get install wrk"
 PATH="$PATH:$HOME/.cargo/bin"
 have_oha=0; command -v oha >/dev/null && have_oha=1
 cargo build --release -q -p obslab-loadgen --bin obslab-loadgen
@@ -81,18 +85,6 @@ if [ -n "$BEFORE" ] && [ ! -x "$BEFORE" ]; then
   echo "BEFORE=$BEFORE is not an executable" >&2; exit 2
 fi
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2; exit 1
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 json_field() { python3 -c "import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1], {}, d))" "$1"; }
 
@@ -106,15 +98,15 @@ oha_rps() {
     | json_field "round(summary['requestsPerSec'], 1)"
 }
 
-"$BARE" "127.0.0.1:$PORT" & pids+=($!)
-wait_port "$PORT"
+start_listening hello_warp "$BARE" "127.0.0.1:$PORT"
+URL="http://127.0.0.1:$listening_port/"
 
 SHARD_COUNTS=${SHARD_COUNTS-"1 2 4"}
 SHARD_RATE=${SHARD_RATE:-10000}
 SHARD_SECS=${SHARD_SECS:-10}
 shard_mode() {
   [ -n "$SHARD_COUNTS" ] || return 0
-  local tmp n i threads at one_rps= one_p99= line
+  local tmp n i threads at one_rps='' one_p99='' line
   tmp=$(mktemp -d)
   echo "shards: $SHARD_RATE req/s in total for ${SHARD_SECS}s from N processes (--shard I/N, one --start-at, --threads max(1, $THREADS/N)), reports merged (load average $(cut -d' ' -f1 /proc/loadavg))"
   for n in $SHARD_COUNTS; do
@@ -130,6 +122,7 @@ shard_mode() {
     wait "${runs[@]}"
     "$LOADGEN" merge --output json "$tmp/$n-"*.json >"$tmp/merged-$n.json" 2>/dev/null
     line=$(json_field "f\"{achieved_rps:.1f} {100 * achieved_rps / target_rps:.2f} {dropped} {latency_ms['p99']} {schedule_lag_ms['p99']}\"" <"$tmp/merged-$n.json")
+    # shellcheck disable=SC2086 # the words of the line
     set -- $line
     echo "  $n shard(s): achieved $1 req/s ($2 % of target), dropped $3, p99 $4 ms, schedule lag p99 $5 ms"
     if [ -z "$one_rps" ]; then one_rps=$1; one_p99=$4; else
@@ -155,8 +148,10 @@ PY
       "$LOADGEN merge --output json $tmp/hundred/*.json" >/dev/null 2>&1
     json_field "f\"  merge of 100 reports: {results[0]['mean'] * 1000:.0f} ms (hyperfine, 10 runs, sd {results[0]['stddev'] * 1000:.0f} ms)\"" <"$tmp/merge.json"
   else
+    # The merge's own warnings (one a report) are not the figure.
     /usr/bin/time -f "  merge of 100 reports: %e s (/usr/bin/time; hyperfine not found)" \
-      "$LOADGEN" merge --output json "$tmp"/hundred/*.json >/dev/null
+      -o "$tmp/merge.time" "$LOADGEN" merge --output json "$tmp"/hundred/*.json >/dev/null 2>&1
+    cat "$tmp/merge.time"
   fi
   rm -rf "$tmp"
 }
@@ -240,15 +235,15 @@ if [ -x /usr/bin/time ]; then
   fi
   echo "$line"
 fi
-lg=$(printf '%s\n' "${lg_runs[@]}" | median)
-wrk_med=$(printf '%s\n' "${wrk_runs[@]}" | median)
+lg=$(median_of "${lg_runs[@]}")
+wrk_med=$(median_of "${wrk_runs[@]}")
 echo "closed model (medians): obslab-loadgen $lg req/s; wrk -t1 $wrk_med req/s; ratio vs wrk -t1 $(ratio "$lg" "$wrk_med")x (target >= 0.85x)"
 if [ -n "$BEFORE" ]; then
-  before_med=$(printf '%s\n' "${before_runs[@]}" | median)
+  before_med=$(median_of "${before_runs[@]}")
   echo "closed model (medians): obslab-loadgen $lg req/s; before $before_med req/s; ratio new / before $(ratio "$lg" "$before_med")x"
 fi
 if [ "$have_oha" = 1 ]; then
-  oha_med=$(printf '%s\n' "${oha_runs[@]}" | median)
+  oha_med=$(median_of "${oha_runs[@]}")
   echo "closed model (medians): oha $oha_med req/s; ratio vs oha $(ratio "$lg" "$oha_med")x (target >= 1.0x)"
 else
   echo "oha not found: cargo install oha, then run again for the oha ratio"
@@ -258,11 +253,10 @@ fi
 
 for rate in 1000 10000; do
   RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate "$rate" --duration "${SECS}s" \
-    --progress off --output json 2>/dev/null >/tmp/loadgen-bench-open.json
+    --progress off --output json 2>/dev/null >"$bench_tmp/open.json"
   json_field "f\"open model at $rate req/s: achieved {achieved_rps:.1f} req/s ({100 * achieved_rps / target_rps:.2f} % of target), sent {requests}, dropped {dropped}, no answer {sum(errors.values())}, p50 {latency_ms['p50']} ms, p99 {latency_ms['p99']} ms, max {latency_ms['max']} ms\"" \
-    </tmp/loadgen-bench-open.json
+    <"$bench_tmp/open.json"
 done
-rm -f /tmp/loadgen-bench-open.json
 
 # The open model at full speed, vs oha timing from the intended send too.
 OPEN_RATES=${OPEN_RATES-"20000 25000"}
@@ -317,6 +311,7 @@ print(f"{pct_sent:.2f} {dropped} {p99:.3f} {(user + system) * 1e6 / max(sent, 1)
 PY
 }
 open_line() { # label "sent_% dropped p99 cpu lag p99_from_intended"
+  # shellcheck disable=SC2086 # the words of the line
   set -- "$1" $2
   echo "    $1: sent $2 %, dropped $3, p99 $4 ms, CPU $5 us/request, schedule lag p99 $6 ms, p99 from the intended instant $7 ms"
 }
@@ -354,7 +349,10 @@ for rate in $OPEN_RATES; do
   open_line obslab-loadgen "$lgm"
   if [ -n "$BEFORE" ]; then open_line before "$(med "${bf[@]}")"; fi
   open_line oha "$ohm"
-  set -- $lgm; lg_p99=$3; lg_cpu=$4; lg_int=$6; set -- $ohm
+  # shellcheck disable=SC2086 # the columns of the medians
+  set -- $lgm; lg_p99=$3; lg_cpu=$4; lg_int=$6
+  # shellcheck disable=SC2086
+  set -- $ohm
   echo "  ratios obslab-loadgen / oha: p99 as each reports it $(ratio "$lg_p99" "$3")x (target <= 1.5x), CPU per request $(ratio "$lg_cpu" "$4")x (target <= 1.0x)"
   if [ "$6" != - ]; then
     echo "  like for like, p99 from the intended instant: $(ratio "$lg_int" "$6")x"
@@ -369,7 +367,6 @@ if [ "$LONG" = 1 ]; then early=60; late=300; else early=10; late=60; fi
 RUST_LOG=warn "$LOADGEN" --target "$URL" --mix "GET /=1" --rate 1000 --duration "$((late + 5))s" \
   --progress off >/dev/null 2>&1 &
 lgpid=$!; pids+=("$lgpid")
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 sleep "$early"; rss_early=$(rss_kib "$lgpid")
 sleep "$((late - early))"; rss_late=$(rss_kib "$lgpid")
 wait "$lgpid" || true

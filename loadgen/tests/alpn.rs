@@ -6,36 +6,21 @@
 //! Linux), so nothing else in the test process changes.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 
-use bytes::Bytes;
-use http::{Response, Version};
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-/// Requests the TLS target saw, by version.
-#[derive(Default)]
-struct Counts {
-    http1: AtomicU64,
-    http2: AtomicU64,
-}
+use crate::servers::{Counts, accept_each, serve_counting};
+use crate::util::{loadgen_command, output};
 
-/// A TLS target on 127.0.0.1:0 offering `alpn`; returns its URL (as
-/// `localhost`), the certificate's PEM file, and its counts.
+/// A TLS target on 127.0.0.1:0 offering `alpn`, served by
+/// [`serve_counting`]; returns its URL (as `localhost`), the certificate's
+/// PEM file, and its counts.
 async fn tls_target(alpn: &[&[u8]]) -> (String, PathBuf, Arc<Counts>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let pem = std::env::temp_dir().join(format!("obslab-alpn-{}-{port}.pem", std::process::id()));
-    std::fs::write(&pem, key.cert.pem()).unwrap();
     let private = PrivatePkcs8KeyDer::from(key.signing_key.serialize_der());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -46,54 +31,31 @@ async fn tls_target(alpn: &[&[u8]]) -> (String, PathBuf, Arc<Counts>) {
         .unwrap();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let acceptor = TlsAcceptor::from(Arc::new(config));
-    let url = format!("https://localhost:{port}");
     let counts = Arc::new(Counts::default());
     let seen = counts.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (acceptor, seen) = (acceptor.clone(), seen.clone());
-            tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(stream).await else {
-                    return; // the ALPN probe may close before the handshake ends
-                };
-                let service = service_fn(move |request: http::Request<_>| {
-                    let counter = match request.version() {
-                        Version::HTTP_2 => &seen.http2,
-                        _ => &seen.http1,
-                    };
-                    counter.fetch_add(1, SeqCst);
-                    async { Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from("ok")))) }
-                });
-                let builder = Builder::new(TokioExecutor::new());
-                let _ = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    let addr = accept_each(move |stream| {
+        let (acceptor, seen) = (acceptor.clone(), seen.clone());
+        async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return; // the ALPN probe may close before the handshake ends
+            };
+            serve_counting(stream, seen).await;
         }
-    });
-    (url, pem, counts)
+    })
+    .await;
+    let port = addr.port();
+    let pem = std::env::temp_dir().join(format!("obslab-alpn-{}-{port}.pem", std::process::id()));
+    std::fs::write(&pem, key.cert.pem()).unwrap();
+    (format!("https://localhost:{port}"), pem, counts)
 }
 
 /// Runs the binary against `url` trusting `pem`, with `extra` options;
 /// the JSON report.
 async fn loadgen(url: &str, pem: &PathBuf, extra: &[&str]) -> Value {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
-    cmd.args([
-        "--progress",
-        "off",
-        "--output",
-        "json",
-        "--target",
-        url,
-        "--mix",
-        "GET /=1",
-    ])
-    .args(extra)
-    .env("SSL_CERT_FILE", pem)
-    .env("RUST_LOG", "warn");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let words = ["--progress", "off", "--output", "json", "--target", url];
+    let mut cmd = loadgen_command(&[&words[..], &["--mix", "GET /=1"], extra].concat());
+    cmd.env("SSL_CERT_FILE", pem);
+    let out = output(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))

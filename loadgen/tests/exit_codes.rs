@@ -2,17 +2,11 @@
 
 use std::process::{Command, Output};
 
-use crate::util::{app, dead_target};
+use crate::util::{app, dead_target, loadgen_command, output};
 
 /// Runs the binary with `words` (progress off) on a blocking thread.
 async fn loadgen(words: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
-    cmd.args(["--progress", "off"])
-        .args(words)
-        .env("RUST_LOG", "warn");
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .unwrap()
+    output(loadgen_command(&[&["--progress", "off"], words].concat())).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

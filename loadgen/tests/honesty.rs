@@ -9,9 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-
+use crate::servers::short_slow_server;
 use crate::util::{get_text, run, sum_samples};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,26 +58,8 @@ async fn closed_model_over_h2c_answers_equal_the_servers_count_per_endpoint() {
 /// must send `sent` requests, and compares the report with the server's
 /// counters, endpoint by endpoint; returns the report.
 async fn answers_equal_the_servers_count(model: &[&str], sent: u64) -> obslab_loadgen::Summary {
-    // /slow answers within 20 ms, or times out after 50 ms, to keep it short.
-    let config = obslab_server::Config::try_parse_from([
-        "obslab-server",
-        "--seed",
-        "7",
-        "--slow-min",
-        "5ms",
-        "--slow-max",
-        "20ms",
-        "--slow-timeout",
-        "50ms",
-    ])
-    .expect("server options");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(obslab_server::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-
+    let server = short_slow_server().await;
+    let base = server.base.clone();
     let before = get_text(&format!("{base}/metrics")).await;
     let mut words = vec!["--target", &base, "--seed", "11"];
     words.extend_from_slice(model);
@@ -115,7 +95,6 @@ async fn answers_equal_the_servers_count(model: &[&str], sent: u64) -> obslab_lo
         "every route was exercised: {report:?}"
     );
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
     s
 }

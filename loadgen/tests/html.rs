@@ -3,38 +3,25 @@
 //! merge of shards; a path that cannot be written is exit 2 before any load,
 //! and a run that fails leaves no file behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::sync::atomic::Ordering;
 
 use obslab_loadgen::merge::{MergeArgs, merge};
 use serde_json::Value;
 
-use crate::util::{app, dead_target};
+use crate::util::{app, dead_target, loadgen_command, output, scratch};
 
 /// The mix of these tests: a path with characters HTML must escape.
 const MIX: &str = "GET /=3,GET /fail=1,GET /?q=<b>&x=\"1\"=1";
 /// That path as the page must show it.
 const ESCAPED_PATH: &str = "/?q=&lt;b&gt;&amp;x=&quot;1&quot;";
 
-/// A fresh directory for this test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("obslab-html-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Runs the binary with `words` and `env` on a blocking thread.
 async fn loadgen(words: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
-    cmd.args(words).env("RUST_LOG", "warn");
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .unwrap()
+    let mut cmd = loadgen_command(words);
+    cmd.envs(env.iter().copied());
+    output(cmd).await
 }
 
 /// The JSON report on stdout of a run that exited 0.
@@ -105,7 +92,7 @@ fn assert_page_shows(page: &str, report: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_writes_one_page_with_its_charts_and_figures() {
     let (target, _) = app().await;
-    let dir = scratch("run");
+    let dir = scratch("html-run");
     let file = dir.join("report.html");
     let words = [
         "--progress",
@@ -136,7 +123,7 @@ async fn a_run_writes_one_page_with_its_charts_and_figures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_of_two_shards_writes_the_page_of_the_merge() {
     let (target, _) = app().await;
-    let dir = scratch("merge");
+    let dir = scratch("html-merge");
     let mut files = Vec::new();
     for shard in ["0/2", "1/2"] {
         let words = [
@@ -178,7 +165,7 @@ async fn a_merge_of_two_shards_writes_the_page_of_the_merge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_cannot_be_written_is_exit_2_before_any_load() {
     let (target, seen) = app().await;
-    let dir = scratch("unwritable");
+    let dir = scratch("html-unwritable");
     let missing_dir = dir.join("no-such-dir").join("report.html");
     let cases = [missing_dir.as_path(), dir.as_path()];
     for file in cases {
@@ -239,7 +226,7 @@ async fn a_run_and_the_merge_of_its_report_draw_the_same_charts() {
     .await;
     let mut run_page = Vec::new();
     obslab_loadgen::html::render(&summary, &mut run_page).unwrap();
-    let dir = scratch("same");
+    let dir = scratch("html-same");
     let file = dir.join("run.json");
     let mut json = Vec::new();
     obslab_loadgen::report::json(&summary, &mut json).unwrap();

@@ -10,53 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
 use bytes::Bytes;
-use http::{Response, Version};
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use h2::server::SendResponse;
+use http::Response;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
+use crate::servers::{accept_each, counting_target};
 use crate::util::run;
-
-/// What the counting target saw.
-#[derive(Default)]
-struct Counts {
-    http1: AtomicU64,
-    http2: AtomicU64,
-    connections: AtomicU64,
-}
-
-/// hyper's server on 127.0.0.1:0, HTTP/1.1 or h2c by what the client
-/// sends first, answering `ok` and counting requests by version.
-async fn counting_target() -> (String, Arc<Counts>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let counts = Arc::new(Counts::default());
-    let seen = counts.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            seen.connections.fetch_add(1, SeqCst);
-            let seen = seen.clone();
-            let service = service_fn(move |request: http::Request<_>| {
-                let counter = match request.version() {
-                    Version::HTTP_2 => &seen.http2,
-                    _ => &seen.http1,
-                };
-                counter.fetch_add(1, SeqCst);
-                async { Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from("ok")))) }
-            });
-            tokio::spawn(async move {
-                let builder = Builder::new(TokioExecutor::new());
-                let _ = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (url, counts)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_model_workers_share_connections_one_stream_each() {
@@ -158,50 +118,49 @@ struct Streams {
     answered: AtomicU64,
 }
 
+/// Serves one h2c connection with the bare `h2` server, handing every
+/// stream's responder to `answer`.
+async fn serve_h2(stream: TcpStream, answer: impl Fn(SendResponse<Bytes>)) {
+    let Ok(mut connection) = h2::server::handshake(stream).await else {
+        return;
+    };
+    while let Some(Ok((_request, respond))) = connection.accept().await {
+        answer(respond);
+    }
+}
+
 /// A bare h2c server that resets the first `resets` streams it receives
 /// (of any connection) with `reason` and answers `200` to the others.
 async fn resetting_target(resets: u64, reason: h2::Reason) -> (String, Arc<Streams>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let streams = Arc::new(Streams::default());
     let seen = streams.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let Ok(mut connection) = h2::server::handshake(stream).await else {
-                    return;
-                };
-                while let Some(Ok((_request, mut respond))) = connection.accept().await {
-                    if seen.streams.fetch_add(1, SeqCst) < resets {
-                        seen.reset.fetch_add(1, SeqCst);
-                        respond.send_reset(reason);
-                    } else {
-                        seen.answered.fetch_add(1, SeqCst);
-                        let _ = respond.send_response(Response::new(()), true);
-                    }
-                }
-            });
-        }
-    });
-    (url, streams)
+    let addr = accept_each(move |stream| {
+        let seen = seen.clone();
+        serve_h2(stream, move |mut respond| {
+            if seen.streams.fetch_add(1, SeqCst) < resets {
+                seen.reset.fetch_add(1, SeqCst);
+                respond.send_reset(reason);
+            } else {
+                seen.answered.fetch_add(1, SeqCst);
+                let _ = respond.send_response(Response::new(()), true);
+            }
+        })
+    })
+    .await;
+    (format!("http://{addr}"), streams)
+}
+
+/// `requests` requests over h2c from one worker, one stream at a time.
+async fn one_stream_at_a_time(url: &str, requests: u64) -> obslab_loadgen::Summary {
+    let requests = requests.to_string();
+    let words = ["--target", url, "--mix", "GET /=1", "--http2"];
+    run(&[&words[..], &["--concurrency", "1", "--requests", &requests]].concat()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_stream_is_sent_again() {
     let (url, streams) = resetting_target(3, h2::Reason::REFUSED_STREAM).await;
-    let s = run(&[
-        "--target",
-        &url,
-        "--mix",
-        "GET /=1",
-        "--http2",
-        "--concurrency",
-        "1",
-        "--requests",
-        "10",
-    ])
-    .await;
+    let s = one_stream_at_a_time(&url, 10).await;
     // Refused before processing: sent again, and answered.
     assert_eq!(streams.reset.load(SeqCst), 3);
     assert_eq!(streams.answered.load(SeqCst), 10);
@@ -211,18 +170,7 @@ async fn a_refused_stream_is_sent_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_other_reset_counts_as_other_and_is_not_sent_again() {
     let (url, streams) = resetting_target(4, h2::Reason::INTERNAL_ERROR).await;
-    let s = run(&[
-        "--target",
-        &url,
-        "--mix",
-        "GET /=1",
-        "--http2",
-        "--concurrency",
-        "1",
-        "--requests",
-        "10",
-    ])
-    .await;
+    let s = one_stream_at_a_time(&url, 10).await;
     assert_eq!(streams.reset.load(SeqCst), 4);
     assert_eq!(streams.answered.load(SeqCst), 6);
     assert_eq!((s.requests, s.responses, s.errors.other), (10, 6, 4));
@@ -267,41 +215,26 @@ async fn go_away_before_any_stream(mut stream: TcpStream) {
 /// served by `h2` and answer 200.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_above_a_goaways_last_id_is_sent_again() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let answered = Arc::new(AtomicU64::new(0));
     let seen = answered.clone();
-    tokio::spawn(async move {
-        let mut first = true;
-        while let Ok((stream, _)) = listener.accept().await {
-            if std::mem::take(&mut first) {
-                tokio::spawn(go_away_before_any_stream(stream));
-                continue;
+    let mut first = true;
+    let addr = accept_each(move |stream| {
+        let seen = seen.clone();
+        let go_away = std::mem::take(&mut first);
+        async move {
+            if go_away {
+                return go_away_before_any_stream(stream).await;
             }
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let Ok(mut connection) = h2::server::handshake(stream).await else {
-                    return;
-                };
-                while let Some(Ok((_request, mut respond))) = connection.accept().await {
-                    seen.fetch_add(1, SeqCst);
-                    let _ = respond.send_response(Response::new(()), true);
-                }
-            });
+            serve_h2(stream, move |mut respond| {
+                seen.fetch_add(1, SeqCst);
+                let _ = respond.send_response(Response::new(()), true);
+            })
+            .await;
         }
-    });
-    let s = run(&[
-        "--target",
-        &url,
-        "--mix",
-        "GET /=1",
-        "--http2",
-        "--concurrency",
-        "1",
-        "--requests",
-        "3",
-    ])
+    })
     .await;
+    let url = format!("http://{addr}");
+    let s = one_stream_at_a_time(&url, 3).await;
     assert_eq!(
         (s.requests, s.responses, s.errors.total()),
         (3, 3, 0),

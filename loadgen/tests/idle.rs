@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::io::AsyncWriteExt as _;
 
+use crate::servers::{accept_each, next_head, spawn_server};
 use crate::util::run;
 
 /// Against obslab-server closing idle connections after 1 s, requests 2 s
@@ -16,14 +15,8 @@ use crate::util::run;
 /// answered: no connection error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_after_the_servers_idle_timeout_meet_no_closing_connection() {
-    let config = obslab_server::Config::try_parse_from(["obslab-server", "--idle-timeout", "1s"])
-        .expect("server options");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(obslab_server::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
+    let server = spawn_server(&["--idle-timeout", "1s"]).await;
+    let base = server.base.clone();
 
     let s = run(&[
         "--target",
@@ -43,8 +36,7 @@ async fn requests_after_the_servers_idle_timeout_meet_no_closing_connection() {
     assert_eq!((s.requests, s.responses), (3, 3), "errors: {:?}", s.errors);
     assert_eq!(s.errors.connect + s.errors.other + s.errors.timeout, 0);
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 /// A target that keeps connections alive forever sees a new connection
@@ -73,31 +65,20 @@ async fn a_connection_idle_past_the_limit_is_replaced() {
 /// A bare HTTP/1.1 target answering `200 ok` on connections it never
 /// closes; returns its base URL and the number of connections accepted.
 async fn keep_alive_target() -> (String, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
     let accepted = Arc::new(AtomicU64::new(0));
     let count = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                loop {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                    while let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-                        head.drain(..end + 4);
-                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                        if stream.write_all(answer).await.is_err() {
-                            return;
-                        }
-                    }
+    let addr = accept_each(move |mut stream| {
+        count.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let mut pending = Vec::new();
+            while next_head(&mut stream, &mut pending).await.is_some() {
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                if stream.write_all(answer).await.is_err() {
+                    return;
                 }
-            });
+            }
         }
-    });
+    })
+    .await;
     (format!("http://{addr}"), accepted)
 }

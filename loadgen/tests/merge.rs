@@ -10,24 +10,12 @@ use std::time::{Duration, SystemTime};
 use obslab_loadgen::time::rfc3339;
 use serde_json::Value;
 
-use crate::shards::server;
-use crate::util::{get_text, sum_samples};
-
-/// A fresh directory for this test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("obslab-merge-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::servers::short_slow_server;
+use crate::util::{get_text, loadgen_command, output, scratch, sum_samples};
 
 /// Runs the binary with `words` on a blocking thread.
 async fn loadgen(words: Vec<String>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
-    cmd.args(&words).env("RUST_LOG", "warn");
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .unwrap()
+    output(loadgen_command(&words)).await
 }
 
 /// `merge` with `words`; the exit code, stdout and stderr.
@@ -90,8 +78,9 @@ fn path(p: &Path) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merged_shards_add_up_to_what_the_server_counted() {
-    let (base, stop) = server().await;
-    let dir = scratch("server");
+    let server = short_slow_server().await;
+    let base = server.base.clone();
+    let dir = scratch("merge-server");
     let before = get_text(&format!("{base}/metrics")).await;
     let files = run_shards(&base, &dir, &[0, 1, 2], 3).await;
     let after = get_text(&format!("{base}/metrics")).await;
@@ -171,14 +160,15 @@ async fn merged_shards_add_up_to_what_the_server_counted() {
         "merge - of the logs vs merge of the files"
     );
 
-    stop.send(()).unwrap();
+    server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_shard_is_merged_with_a_warning_and_listed() {
-    let (base, stop) = server().await;
-    let dir = scratch("missing");
+    let server = short_slow_server().await;
+    let base = server.base.clone();
+    let dir = scratch("merge-missing");
     let files = run_shards(&base, &dir, &[0, 2], 3).await;
     let (code, stdout, stderr) =
         merge(&["--output", "json", path(&files[0]), path(&files[1])]).await;
@@ -193,7 +183,7 @@ async fn a_missing_shard_is_merged_with_a_warning_and_listed() {
             .unwrap()
             .contains("missing shards 1/3")
     );
-    stop.send(()).unwrap();
+    server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -202,8 +192,9 @@ async fn a_missing_shard_is_merged_with_a_warning_and_listed() {
 /// and merged with a report in another protocol, `mixed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merging_one_report_reproduces_it() {
-    let (base, stop) = server().await;
-    let dir = scratch("one");
+    let server = short_slow_server().await;
+    let base = server.base.clone();
+    let dir = scratch("merge-one");
     let out = loadgen(
         [
             "--progress",
@@ -263,14 +254,15 @@ async fn merging_one_report_reproduces_it() {
     );
     let (_, text, _) = merge(&[path(&file), path(&twin)]).await;
     assert!(text.contains("protocol      mixed: GET / mixed"), "{text}");
-    stop.send(()).unwrap();
+    server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inputs_that_do_not_add_up_exit_2_naming_the_file() {
-    let (base, stop) = server().await;
-    let dir = scratch("bad");
+    let server = short_slow_server().await;
+    let base = server.base.clone();
+    let dir = scratch("merge-bad");
     let files = run_shards(&base, &dir, &[0, 1], 2).await;
     let (a, b) = (path(&files[0]), path(&files[1]));
     let report = json(&std::fs::read_to_string(a).unwrap());
@@ -328,7 +320,7 @@ async fn inputs_that_do_not_add_up_exit_2_naming_the_file() {
     let (code, _, stderr) = merge(&[b, "/nonexistent/r.json"]).await;
     assert_eq!(code, Some(2));
     assert!(stderr.contains("/nonexistent/r.json"), "{stderr}");
-    stop.send(()).unwrap();
+    server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -6,34 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use obslab_loadgen::Summary;
 use obslab_loadgen::time::rfc3339;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
+use crate::servers::short_slow_server;
 use crate::util::run;
-
-/// obslab-server on 127.0.0.1:0 with a short /slow; its base URL and the
-/// sender that stops it.
-pub async fn server() -> (String, oneshot::Sender<()>) {
-    let config = obslab_server::Config::try_parse_from([
-        "obslab-server",
-        "--seed",
-        "7",
-        "--slow-min",
-        "5ms",
-        "--slow-max",
-        "20ms",
-        "--slow-timeout",
-        "50ms",
-    ])
-    .expect("server options");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(obslab_server::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    (base, stop)
-}
 
 /// Requests sent per endpoint, added over `reports`.
 fn sent_per_endpoint<'a>(reports: impl IntoIterator<Item = &'a Summary>) -> BTreeMap<String, u64> {
@@ -48,7 +23,8 @@ fn sent_per_endpoint<'a>(reports: impl IntoIterator<Item = &'a Summary>) -> BTre
 
 /// Runs `words` whole, then as shards 0/3, 1/3 and 2/3, and compares.
 async fn three_shards_send_what_one_process_sends(words: &[&str], total: u64) {
-    let (base, stop) = server().await;
+    let server = short_slow_server().await;
+    let base = server.base.clone();
     let common = [
         &["--target", &base, "--seed", "42", "--threads", "1"][..],
         words,
@@ -78,7 +54,7 @@ async fn three_shards_send_what_one_process_sends(words: &[&str], total: u64) {
         "3 shards (left) vs one process (right)"
     );
     assert!(serde_json::to_value(&whole).unwrap().get("shard").is_none());
-    stop.send(()).unwrap();
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +73,8 @@ async fn closed_model_shards_send_what_one_process_sends_per_endpoint() {
 /// holds every shard until one instant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_share_the_rate_and_start_together() {
-    let (base, stop) = server().await;
+    let server = short_slow_server().await;
+    let base = server.base.clone();
     let at = rfc3339(SystemTime::now() + Duration::from_millis(700));
     let shard = |i: &'static str| {
         let (base, at) = (base.clone(), at.clone());
@@ -115,14 +92,15 @@ async fn shards_share_the_rate_and_start_together() {
         assert!((s.target_rps - 100.0).abs() < 1.0, "{}", s.target_rps);
         assert_eq!(s.started_at, at);
     }
-    stop.send(()).unwrap();
+    server.stop().await;
 }
 
 /// A shard stopped while it waits for `--start-at` sends nothing and still
 /// reports, its window at the start instant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shard_stopped_before_its_start_reports_nothing_sent() {
-    let (base, stop) = server().await;
+    let server = short_slow_server().await;
+    let base = server.base.clone();
     let at = rfc3339(SystemTime::now() + Duration::from_secs(30));
     let words = [
         "--target",
@@ -142,5 +120,5 @@ async fn a_shard_stopped_before_its_start_reports_nothing_sent() {
         (s.started_at.as_str(), s.ended_at.as_str()),
         (at.as_str(), at.as_str())
     );
-    stop.send(()).unwrap();
+    server.stop().await;
 }

@@ -42,6 +42,8 @@ mod reports;
 mod run_settings;
 /// The schedule's intended instants, as tables.
 mod schedule;
+/// obslab-server in-process and hand-made targets counting what they saw.
+mod servers;
 /// Against obslab-server: N shards with one seed send what one process sends.
 mod shards;
 /// HTTPS with a self-signed certificate: --ca-cert, --insecure, refused.
@@ -50,5 +52,5 @@ mod tls;
 /// `--ca-cert` as curl's `--cacert`: the certificate presented as itself.
 #[cfg(feature = "tls")]
 mod tls_given;
-/// Test apps and helpers.
+/// Test apps, in-process runs, the binary, helpers.
 mod util;

@@ -1,16 +1,22 @@
-//! Tiny warp apps on 127.0.0.1:0 and helpers shared by the tests.
+//! Tiny warp apps on 127.0.0.1:0 and helpers shared by the tests: runs
+//! in-process and of the binary, and reading an exposition.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use obslab_loadgen::Plan;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Notify;
 use warp::Filter;
 use warp::http::StatusCode;
+
+use crate::servers::{accept_each, next_head};
 
 /// What the test app saw.
 #[derive(Default)]
@@ -128,32 +134,46 @@ pub fn dead_target() -> (String, TcpSocket) {
 /// draining server does. Returns its base URL and the
 /// head of every request it read, in order.
 pub async fn closing_target() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
     let heads = Arc::new(Mutex::new(Vec::new()));
     let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&head).into_owned());
-                let answer = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok";
-                let _ = stream.write_all(answer).await;
-                // Dropping the stream closes the connection.
-            });
+    let addr = accept_each(move |mut stream| {
+        let seen = seen.clone();
+        async move {
+            let Some(head) = next_head(&mut stream, &mut Vec::new()).await else {
+                return;
+            };
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let answer = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok";
+            let _ = stream.write_all(answer).await;
+            // Dropping the stream closes the connection.
         }
-    });
+    })
+    .await;
     (format!("http://{addr}"), heads)
+}
+
+/// The obslab-loadgen binary with `words`, logging warnings only.
+pub fn loadgen_command<S: AsRef<OsStr>>(words: &[S]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obslab-loadgen"));
+    cmd.args(words).env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A fresh, empty directory for one test's files.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("obslab-loadgen-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `cmd` to its end on a blocking thread; its status and output.
+pub async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+        .await
+        .unwrap()
 }
 
 /// A plan from command-line words, without progress output.

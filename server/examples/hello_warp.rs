@@ -4,6 +4,10 @@
 //! requests.
 //!
 //! Usage: `cargo run --release -p obslab-server --example hello_warp -- 127.0.0.1:8080`
+//!
+//! Once bound it prints `hello_warp listening on ADDR` on stdout: given
+//! port 0, that line tells the port the system picked (the benchmarks read
+//! it back).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,5 +26,16 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(60)).await;
         warp::reply::json(&"slow")
     });
-    warp::serve(hello.or(slow)).run(addr).await;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("hello_warp: cannot listen on {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let bound = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    println!("hello_warp listening on {bound}");
+    warp::serve(hello.or(slow)).incoming(listener).run().await;
 }

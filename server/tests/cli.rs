@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::util::TestServer;
+use crate::util::{TestServer, start_binary};
 
 fn server(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_obslab-server"))
@@ -140,35 +140,15 @@ async fn healthcheck_exits_0_when_live_and_1_when_not() {
 /// Starts the binary with `env`, waits for its ready line, stops it with
 /// SIGTERM and checks it exits 0; the log lines up to the ready one.
 fn assert_starts(env: &[(&str, &str)]) -> Vec<String> {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
-        .args(["--listen=127.0.0.1:0", "--log-format=json"])
-        .envs(env.iter().copied())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut logs = Vec::new();
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        logs.push(line);
-        if logs.last().unwrap().contains("obslab-server ready") {
-            break;
-        }
-    }
+    let mut started = start_binary(&[], env);
     assert!(
-        logs.last()
-            .is_some_and(|l| l.contains("obslab-server ready")),
+        started.listen.is_some(),
         "{env:?}: the server did not start: {:?}",
-        child.wait()
+        started.child.wait()
     );
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{env:?}");
-    logs
+    started.sigterm();
+    assert_eq!(started.child.wait().unwrap().code(), Some(0), "{env:?}");
+    started.logs
 }
 
 #[test]

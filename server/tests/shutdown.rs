@@ -2,11 +2,9 @@
 //! in-flight requests finish, new connections are refused, the grace period
 //! bounds the wait, and the binary exits 0 on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{TestServer, status_on_new_connection, wait_in_flight};
+use crate::util::{TestServer, start_binary, status_on_new_connection, wait_in_flight};
 
 #[tokio::test]
 async fn in_flight_requests_finish_and_new_connections_are_refused() {
@@ -112,25 +110,17 @@ async fn the_grace_period_bounds_the_drain() {
 
 #[test]
 fn the_binary_drains_and_exits_0_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
-        .args([
-            "--listen=127.0.0.1:0",
-            "--log-format=json",
+    let mut started = start_binary(
+        &[
             "--slow-timeout-rate=0",
-        ])
-        .args(["--slow-min=700ms", "--slow-max=700ms"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = logs
-        .by_ref()
-        .map(Result::unwrap)
-        .find_map(|line| {
-            let v: serde_json::Value = serde_json::from_str(&line).ok()?;
-            (v["fields"]["message"] == "obslab-server ready")
-                .then(|| v["fields"]["listen"].as_str().unwrap().to_string())
-        })
+            "--slow-min=700ms",
+            "--slow-max=700ms",
+        ],
+        &[],
+    );
+    let addr = started
+        .listen
+        .clone()
         .expect("a ready line with the address");
     let url = format!("http://{addr}");
 
@@ -139,17 +129,13 @@ fn the_binary_drains_and_exits_0_on_sigterm() {
     let slow = runtime.spawn(client.get(format!("{url}/slow")).send());
     runtime.block_on(wait_in_flight(&url, &reqwest::Client::new(), 1.0));
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    started.sigterm();
     let response = runtime
         .block_on(slow)
         .unwrap()
         .expect("in-flight /slow answered");
     assert_eq!(response.status(), 200);
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    let rest: Vec<String> = logs.map(Result::unwrap).collect();
+    assert_eq!(started.child.wait().unwrap().code(), Some(0));
+    let rest: Vec<String> = started.rest.map(Result::unwrap).collect();
     assert!(rest.iter().any(|l| l.contains("drained")), "{rest:?}");
 }

@@ -1,7 +1,10 @@
-//! Starting servers and reading their answers.
+//! Starting servers, in this process or the binary, and reading their
+//! answers.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Lines};
 use std::net::SocketAddr;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -184,5 +187,58 @@ pub async fn wait_in_flight(server_url: &str, client: &reqwest::Client, n: f64) 
             "never saw {n} requests in flight"
         );
         tokio::task::yield_now().await;
+    }
+}
+
+/// The binary, started by [`start_binary`], its stderr read up to its ready
+/// line.
+pub struct Started {
+    pub child: Child,
+    /// The log lines read, the ready line last when there is one.
+    pub logs: Vec<String>,
+    /// The address of the ready line; `None` when the binary ended first.
+    pub listen: Option<String>,
+    /// The rest of its stderr.
+    pub rest: Lines<BufReader<ChildStderr>>,
+}
+
+impl Started {
+    /// Sends SIGTERM, as `docker stop` or systemd would.
+    pub fn sigterm(&self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    }
+}
+
+/// Starts the binary on 127.0.0.1:0 with JSON logs, `args` and `env`, and
+/// reads its stderr until the ready line (`obslab-server ready`, with the
+/// address in `listen`) or its end.
+pub fn start_binary(args: &[&str], env: &[(&str, &str)]) -> Started {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_obslab-server"))
+        .args(["--listen=127.0.0.1:0", "--log-format=json"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut rest = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut logs = Vec::new();
+    let mut listen = None;
+    for line in rest.by_ref().map_while(Result::ok) {
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        logs.push(line);
+        if v["fields"]["message"] == "obslab-server ready" {
+            listen = v["fields"]["listen"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    Started {
+        child,
+        logs,
+        listen,
+        rest,
     }
 }
