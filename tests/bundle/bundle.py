@@ -28,9 +28,10 @@ Against a live Prometheus (used by tests/e2e/prometheus.sh):
       annotations must mark it; --paged, once pages and resolutions reached
       the inbox: each inbox query shows a positive value over the last hour;
       --only-alerts evaluates the ALERTS queries alone, strictly
-  bundle.py rules URL RULES_DIR      every rule group loaded and healthy, and
-      the query under each alert's threshold returns data (prints the live
-      value beside the threshold)
+  bundle.py rules URL RULES_DIR      every rule group loaded and healthy, the
+      query under each alert's threshold returns data (prints the live
+      value beside the threshold), and each recording rule's series hold a
+      finite value
   bundle.py alerts URL               ALERTS now, one "name state" per line
   bundle.py firing URL ALERTNAME     the alert fires, with a severity and
       annotations rendered without template errors
@@ -271,6 +272,20 @@ def cmd_dashboards(root, url, mode):
     print(f"ok: {checked} dashboard queries answered as a {mode} lab should")
 
 
+def recorded_problems(prom, name):
+    """[] when the series a recording rule writes hold a finite value, and
+    prints it; else the problem."""
+    try:
+        finite = [v for v in values_of(prom.query(name)["result"]) if math.isfinite(v)]
+    except Failure as e:
+        return [f"{name}: {e}"]
+    if not finite:
+        return [f"{name}: the recording rule has written no finite value yet"]
+    shown = ", ".join(f"{v:.4g}" for v in finite[:4]) + (" ..." if len(finite) > 4 else "")
+    print(f"  {name:32} now {shown}")
+    return []
+
+
 def cmd_rules(url, rules_dir):
     prom = Prometheus(url)
     expected = rules.alert_names(rules_dir)
@@ -283,6 +298,9 @@ def cmd_rules(url, rules_dir):
             if rule.get("health") != "ok" or rule.get("lastError"):
                 problems.append(f"{group['name']}/{name}: health {rule.get('health')!r} "
                                 f"{rule.get('lastError', '')}")
+            if rule.get("type") == "recording":
+                problems += recorded_problems(prom, name)
+                continue
             if rule.get("type") != "alerting":
                 continue
             query, threshold = promql.split_threshold(rule["query"])
