@@ -70,9 +70,13 @@ def run():
         prom = lab.prometheus({"obslab-server": server.addr, "obslab-loadgen": loadgen.addr,
                                "obslab-inbox": inbox.addr}).url
 
-        say("waiting for data: four targets up, traffic and /slow timeouts scraped")
+        say("waiting for data: four targets up and scraped twice, traffic and /slow "
+            "timeouts scraped")
+        # Twice: a panel's rate() or increase() needs two samples of a series
+        # (the inbox's counters, at 0 from start, are otherwise empty).
         for expr in ['count(up{job=~"prometheus|obslab-server|obslab-loadgen|obslab-inbox"} '
                      '== 1) == 4',
+                     'min(count_over_time(up[1m])) >= 2',
                      'sum(rate(flask_requests_total[1m])) > 0',
                      'sum(rate(loadgen_requests_total[1m])) > 0',
                      'sum(rate(flask_errors_total{error_type="timeout"}[1m])) > 0']:
