@@ -25,7 +25,10 @@ class LabContext(unittest.TestCase):
         err = io.StringIO()
         with contextlib.redirect_stderr(err), self.assertRaisesRegex(Failure, "quitter exited"):
             with Lab("unit", keep_env=False) as lab:
-                lab.start("sleeper", SLEEPER)
+                sleeper = lab.start("sleeper", SLEEPER)
+                # Its line must be in its log before the failure shows it.
+                lab.wait_until("the sleeper's greeting",
+                               lambda: "hello" in sleeper.log_path.read_text(), 10, poll=0.05)
                 quitter = lab.start("quitter", [sys.executable, "-c", "print('bye')"])
                 quitter.wait(10)
                 lab.wait_until("never", lambda: False, 5)

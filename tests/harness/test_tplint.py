@@ -82,6 +82,17 @@ class Words(unittest.TestCase):
         self.assertEqual([n for n, _ in found], [2])
         self.assertIn("hors ligne", found[0][1])
 
+    def test_a_retired_word_split_over_two_lines_or_a_no_break_space(self):
+        found = tplint.word_problems("Une ligne\npropre, la boîte hors\nligne.\nHors\u00a0ligne.\n",
+                                     ["hors ligne"])
+        self.assertEqual([n for n, _ in found], [2, 4])
+
+    def test_a_retired_word_starts_a_word_and_may_take_an_ending(self):
+        words = ["rangée", "part de 5xx"]
+        self.assertEqual(tplint.word_problems("Une phrase arrangée.\n", words), [])
+        self.assertEqual([n for n, _ in tplint.word_problems("Deux rangées.\n", words)], [1])
+        self.assertEqual(tplint.word_problems("ObslabHighErrorRatio, sa contrepart de 5xx\n", words), [])
+
     def test_lint_of_a_tree(self):
         with tempfile.TemporaryDirectory() as root:
             os.mkdir(os.path.join(root, "fr"))

@@ -8,7 +8,7 @@
 - Words: the glossary (fr/glossaire.md, en/glossary.md) lists, in a table
   under its last heading, the words it retires (« … » or "…" in the first
   column); none may come back on another page of its language
-  (case-insensitive).
+  (case-insensitive, across a line break, at the start of a word).
 
 `python3 -m harness tplint docs/tp` prints every problem as FILE:LINE: what,
 and exits 1 when there is one.
@@ -79,15 +79,21 @@ def retired_words(glossary_text):
     return words
 
 
+def _retired_pattern(word):
+    """A retired word as found in prose: whatever its case, its spaces any
+    run of white space (a line break, a no-break space), at the start of a
+    word (« rangée » is not in « arrangée ») but with any ending (plurals)."""
+    return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, word.split())), re.IGNORECASE)
+
+
 def word_problems(text, words):
-    """(line, message) for each retired word found in a page."""
+    """(line, message) for each retired word found in a page, at the line
+    where it starts."""
     problems = []
-    for n, line in enumerate(text.splitlines(), 1):
-        low = line.lower()
-        for w in words:
-            if w.lower() in low:
-                problems.append((n, f"« {w} » is retired by the glossary"))
-    return problems
+    for w in words:
+        for m in _retired_pattern(w).finditer(text):
+            problems.append((text.count("\n", 0, m.start()) + 1, f"« {w} » is retired by the glossary"))
+    return sorted(problems)
 
 
 def lint(root):
