@@ -67,6 +67,14 @@ route ticket "ObslabLoadgenDown (warning) opens a ticket" \
     alertname=ObslabLoadgenDown severity=warning job=obslab-loadgen instance=loadgen:9105
 route ticket "ObslabLoadgenDroppingRequests (warning) opens a ticket" \
     alertname=ObslabLoadgenDroppingRequests severity=warning job=obslab-loadgen instance=loadgen:9105
+route pager "ObslabErrorBudgetBurningFast (critical, slo) pages" \
+    alertname=ObslabErrorBudgetBurningFast severity=critical slo=home-availability factor=14.4 \
+    job=obslab-server instance=server:5000
+route ticket "ObslabErrorBudgetBurningSlowly (warning, slo) opens a ticket" \
+    alertname=ObslabErrorBudgetBurningSlowly severity=warning slo=home-availability factor=1 \
+    job=obslab-server instance=server:5000
+route ticket "an SLO alert without a severity falls back to a ticket" \
+    alertname=SomethingNew slo=home-latency
 route ticket "an alert without a severity falls back to a ticket" \
     alertname=SomethingNew
 route ticket "an unknown severity falls back to a ticket" \

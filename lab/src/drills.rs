@@ -17,7 +17,7 @@ use crate::cli::{DrillCommand, LabArgs, drill_path};
 use crate::http::Admin;
 
 /// The drills of `scenarios/`, by file name without `.yml`.
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 6] = [
     (
         "error-spike",
         include_str!("../../scenarios/error-spike.yml"),
@@ -29,6 +29,10 @@ pub const BUILT_IN: [(&str, &str); 5] = [
     (
         "latency-degradation",
         include_str!("../../scenarios/latency-degradation.yml"),
+    ),
+    (
+        "slo-fast-burn",
+        include_str!("../../scenarios/slo-fast-burn.yml"),
     ),
     (
         "slow-timeouts",

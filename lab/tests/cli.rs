@@ -41,6 +41,7 @@ async fn drill_list_shows_every_built_in_drill_without_a_server() {
         "error-spike",
         "health-flapping",
         "latency-degradation",
+        "slo-fast-burn",
         "slow-timeouts",
         "total-outage",
     ] {

@@ -177,8 +177,13 @@ def run():
         print("  no alert firing")
 
         say(f"drills: {' '.join(names)}")
-        never = [NEVER[n] for n in names if n in NEVER]
-        watches = [delivery.InhibitedWatch(am.url, alert) for alert in never]
+        # {alert: the instances of the drills in which Alertmanager mutes it}
+        never = {}
+        for d in drills:
+            if d.name in NEVER:
+                never.setdefault(NEVER[d.name], set()).update({d.instance, d.loadgen})
+        watches = [delivery.InhibitedWatch(am.url, alert, instances)
+                   for alert, instances in never.items()]
         run_drills(lab, drills, SimpleNamespace(
             prometheus=prom, speed=speed, token=TOKEN, slack=slack,
             allow_extra=os.environ.get("DRILLS_ALLOW_EXTRA") == "1",

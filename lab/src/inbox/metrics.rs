@@ -25,7 +25,7 @@ pub const MAX_VALUES: usize = 50;
 pub const LAB_RECEIVERS: [&str; 2] = ["pager", "ticket"];
 
 /// The alerts of prometheus/rules/ (a test keeps the two in step).
-pub const LAB_ALERTS: [&str; 9] = [
+pub const LAB_ALERTS: [&str; 11] = [
     "ObslabServerDown",
     "ObslabHighErrorRatio",
     "ObslabHealthChecksFailing",
@@ -35,6 +35,8 @@ pub const LAB_ALERTS: [&str; 9] = [
     "ObslabLoadgenDown",
     "ObslabLoadgenDroppingRequests",
     "ObslabClientErrorRatio",
+    "ObslabErrorBudgetBurningFast",
+    "ObslabErrorBudgetBurningSlowly",
 ];
 
 /// The `obslab_inbox_*` families in their own registry.
