@@ -7,18 +7,18 @@
   is left out. The sections plus the set-up must fit the length.
 - Words: the glossary (fr/glossaire.md, en/glossary.md) lists, in a table
   under its last heading, the words it retires (« … » or "…" in the first
-  column); none may come back on another page of its language
+  column); none may come back in the prose of another page of its language
   (case-insensitive, across a line break, at the start of a word).
-
 - Typography (French pages): in prose, the space before `:` `;` `!` `?` is
   a no-break space (U+00A0; no space at all is English, a panel title
-  quoted, and left alone), so is the one before `%` after a digit (« 5 % »,
-  « 5% » is fixed too) and those inside « ». Prose is what
-  is left once fenced code, inline code, HTML comments, link targets and
-  autolinks are set aside; a line may not start with `:` `;` `!` `?` `%`
-  or `»`, nor end with `«` (the line break would be a breaking space there).
-  `typography_fix` makes the same changes, `python3 -m harness tptypo FILE...`
-  writes them.
+  quoted, and left alone), so is the one before `%` after a digit (« 5 % »;
+  « 5% » is fixed too) and those inside « ». A line may not start with `:`
+  `;` `!` `?` `%` or `»`, nor end with `«` (the line break would be a
+  breaking space there). `typography_fix` makes the changes,
+  `python3 -m harness tptypo FILE...` writes them.
+
+Prose is what is left once fenced code, inline code, HTML comments, link
+targets and autolinks are set aside.
 
 `python3 -m harness tplint docs/tp` prints every problem as FILE:LINE: what,
 and exits 1 when there is one.
