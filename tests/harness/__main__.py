@@ -7,8 +7,12 @@
       broken link, exit 1 if any
   python3 -m harness tplint DIR
       the classroom guide's lints (harness.tplint): each séance's sections
-      fit its stated length, the glossary's retired words do not come back;
-      one line per problem, exit 1 if any
+      fit its stated length, the glossary's retired words do not come back,
+      the French pages' no-break spaces; one line per problem, exit 1 if any
+  python3 -m harness tptypo FILE...
+      puts the no-break spaces of French typography into each page (the
+      rules tplint checks, harness.tplint); says what it changed and what
+      it cannot fix (a line starting with `:`), exit 1 if something is left
 """
 
 import sys
@@ -27,6 +31,8 @@ def main(argv):
             return links.main(root, paths)
         case ["tplint", root]:
             return tplint.main(root)
+        case ["tptypo", *paths] if paths:
+            return tplint.typeset_files(paths)
         case _:
             print(__doc__, file=sys.stderr)
             return 2
