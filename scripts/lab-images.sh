@@ -11,7 +11,8 @@
 #   scripts/lab-images.sh list        the images, one a line
 #
 # The images are those compose.yaml names (server, loadgen, inbox,
-# prometheus, alertmanager, grafana), as `docker compose config` resolves
+# prometheus, alertmanager, grafana; not the optional services of the
+# profile instrumentation), as `docker compose config` resolves
 # them: the image-name overrides (OBSLAB_SERVER_IMAGE, PROMETHEUS_IMAGE,
 # GRAFANA_IMAGE...) from the environment or an .env file beside compose.yaml
 # count, exactly as for `docker compose up`. `save` writes them with `docker
@@ -56,7 +57,16 @@ lab_images() {
     local config
     config=$(cd "$root" && "${compose[@]}" -f compose.yaml config 2>/dev/null) ||
         die "\`${compose[*]} config\` failed on $root/compose.yaml"
-    awk '$1 == "image:" { gsub(/["'\'']/, "", $2); print $2 }' <<<"$config" | sort -u
+    # Services under a profile (séance 9 of the TP) are left out: compose v1
+    # prints them, v2 does not, and they install from PyPI anyway.
+    awk '
+        function flush() { if (img != "" && !prof) print img; img = ""; prof = 0 }
+        /^services:/ { in_services = 1; next }
+        /^[^ ]/ { flush(); in_services = 0 }
+        in_services && /^  [^ ]/ { flush() }
+        in_services && $1 == "image:" { gsub(/["'\'']/, "", $2); img = $2 }
+        in_services && $1 == "profiles:" { prof = 1 }
+        END { flush() }' <<<"$config" | sort -u
 }
 
 need_docker() {

@@ -301,3 +301,134 @@ async fn a_server_in_outage_is_told_how_to_end_it() {
     assert!(!ok);
     assert!(out.contains("obslab faults reset"), "{out}");
 }
+
+/// The targets verdict on answers shaped as Prometheus' `/api/v1/targets`
+/// gives them: the optional job of séance 9 (`student-service`) with no
+/// target or its target down is "not started (optional)", up it is checked
+/// like the others, and every other job keeps failing with no target.
+mod optional_job {
+    use chrono::{DateTime, Utc};
+    use obslab_lab::prometheus_checks::{OPTIONAL_JOBS, targets_verdict};
+    use serde_json::{Value, json};
+
+    const CONFIG: &str = "global:\n  scrape_interval: 5s\nscrape_configs:\n\
+        - job_name: obslab-server\n  static_configs: []\n\
+        - job_name: student-service\n  dns_sd_configs: []\n";
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-06T10:00:10Z".parse().unwrap()
+    }
+
+    fn target(job: &str, instance: &str, health: &str, last: &str) -> Value {
+        json!({"labels": {"job": job, "instance": instance}, "health": health,
+               "lastError": if health == "up" { "" } else { "connection refused" },
+               "lastScrape": last, "scrapeInterval": "5s"})
+    }
+
+    fn server() -> Value {
+        target("obslab-server", "server:5000", "up", "2026-12-06T10:00:08Z")
+    }
+
+    #[test]
+    fn the_job_is_the_student_service_of_the_guide() {
+        assert_eq!(OPTIONAL_JOBS, ["student-service"]);
+    }
+
+    #[test]
+    fn no_target_is_not_started() {
+        let line = targets_verdict(CONFIG, &[server()], now()).expect("passes");
+        assert_eq!(
+            line,
+            "1 targets up in 1 jobs, scraped recently; student-service not started \
+             (optional: docker compose --profile instrumentation up -d)"
+        );
+    }
+
+    #[test]
+    fn its_target_down_is_not_started() {
+        let down = target(
+            "student-service",
+            "10.0.0.7:8000",
+            "down",
+            "2026-12-06T10:00:09Z",
+        );
+        let line = targets_verdict(CONFIG, &[server(), down], now()).expect("passes");
+        assert!(line.starts_with("1 targets up in 1 jobs"), "{line}");
+        assert!(
+            line.contains("student-service not started (optional"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn up_it_is_checked_like_the_others() {
+        let fresh = target(
+            "student-service",
+            "10.0.0.7:8000",
+            "up",
+            "2026-12-06T10:00:09Z",
+        );
+        let line = targets_verdict(CONFIG, &[server(), fresh], now()).expect("passes");
+        assert_eq!(line, "2 targets up in 2 jobs, scraped recently");
+
+        let stale = target(
+            "student-service",
+            "10.0.0.7:8000",
+            "up",
+            "2026-12-06T09:59:00Z",
+        );
+        let err = targets_verdict(CONFIG, &[server(), stale.clone()], now()).unwrap_err();
+        assert!(
+            err.contains("target student-service (10.0.0.7:8000) was last scraped 70s ago"),
+            "{err}"
+        );
+
+        // Started twice, one replica down: that one is a problem.
+        let down = target(
+            "student-service",
+            "10.0.0.8:8000",
+            "down",
+            "2026-12-06T10:00:09Z",
+        );
+        let fresh = target(
+            "student-service",
+            "10.0.0.7:8000",
+            "up",
+            "2026-12-06T10:00:09Z",
+        );
+        let err = targets_verdict(CONFIG, &[server(), fresh, down], now()).unwrap_err();
+        assert!(
+            err.contains("target student-service (10.0.0.8:8000) is down (connection refused)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn any_other_job_without_target_still_fails() {
+        let alone = target(
+            "student-service",
+            "10.0.0.7:8000",
+            "up",
+            "2026-12-06T10:00:09Z",
+        );
+        let err = targets_verdict(CONFIG, &[alone], now()).unwrap_err();
+        assert_eq!(
+            err,
+            "job obslab-server has no target at all: check its static_configs in prometheus/prometheus.yml"
+        );
+        let down = target(
+            "obslab-server",
+            "server:5000",
+            "down",
+            "2026-12-06T10:00:09Z",
+        );
+        let err = targets_verdict(CONFIG, &[down], now()).unwrap_err();
+        assert!(
+            err.starts_with(
+                "target obslab-server (server:5000) is down (connection refused): \
+                                 docker compose up -d server"
+            ),
+            "{err}"
+        );
+    }
+}

@@ -7,7 +7,10 @@ docs/testing.md):
      environment (its admin token), the inbox, Debian's Alertmanager and
      Prometheus with the project's configurations and rules (compose's
      addresses pointed at this lab), and obslab-loadgen with compose.yaml's
-     arguments (its rate, the default mix);
+     arguments (its rate, the default mix); when Flask and prometheus_client
+     import, the compose profile instrumentation too: séance 9's solution
+     (docs/tp/fichiers/corrige/service, job student-service) and
+     student-loadgen's arguments driving it;
   3. waits (polling) until every target is up and Prometheus holds the
      history the check: comments need (their largest window, at most
      TP_MAX_WINDOW, 5m by default);
@@ -52,7 +55,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import Failure, compose, guide, links, promql  # noqa: E402  (tests/harness/)
-from harness.lab import ROOT, Lab, binaries, main, require, say  # noqa: E402
+from harness.lab import ROOT, Lab, binaries, flask_installed, main, require, say  # noqa: E402
 from harness.procs import wait_until  # noqa: E402
 from harness.prom import Prometheus, values_of  # noqa: E402
 from tp_commands import Found, Runner, copy_repo, run_commands, short  # noqa: E402
@@ -127,6 +130,16 @@ def compose_loadgen_args(root):
     return args
 
 
+def compose_student_loadgen_args(root):
+    """compose.yaml's student-loadgen command without its --target (the Lab
+    points it at the solution of séance 9)."""
+    services = compose.services((Path(root) / "compose.yaml").read_text(encoding="utf-8"))
+    args = services["student-loadgen"]["command"]
+    if not any(a.startswith("--target=") for a in args):
+        raise Failure("compose.yaml: student-loadgen's command has no --target=... to point here")
+    return [a for a in args if not a.startswith("--target=")]
+
+
 # ---------------------------------------------------------------- the wait ---
 
 def history_needed(expr, whole_window):
@@ -141,16 +154,19 @@ def history_needed(expr, whole_window):
     return max(spans["offset"]) + (max(spans["range"]) if whole_window else 0)
 
 
-def wait_for_lab(prom, pages, cap):
-    """Waits until every target is up, traffic flows, and Prometheus holds
-    the history the checks (whole windows) and the queries (offsets) need,
-    capped at `cap` seconds."""
+def wait_for_lab(prom, pages, cap, student=False):
+    """Waits until every target is up, traffic flows (to séance 9's service
+    too with `student`), and Prometheus holds the history the checks (whole
+    windows) and the queries (offsets) need, capped at `cap` seconds."""
     started = time.monotonic()
     wait_until("every Prometheus target up",
                lambda: prom.query("count(up == 1) == count(up) and count(up) >= 5")["result"],
                90, poll=1)
-    for expr in ("sum(rate(flask_requests_total[1m])) > 0",
-                 "sum(rate(loadgen_requests_total[1m])) > 0"):
+    exprs = ["sum(rate(flask_requests_total[1m])) > 0",
+             "sum(rate(loadgen_requests_total[1m])) > 0"]
+    if student:
+        exprs.append("sum(rate(bibliotheque_http_requests_total[1m])) > 0")
+    for expr in exprs:
         wait_until(expr, lambda e=expr: prom.query(e)["result"], 90, poll=1)
     needs = [(history_needed(c.expr, True), f"check {c.expr}")
              for _, p in pages for c in p.checks]
@@ -232,10 +248,12 @@ def run_guide(args, pages):
     prom = Prometheus(args.prometheus)
     urls = {"server": args.server, "prometheus": args.prometheus,
             "alertmanager": args.alertmanager, "inbox": args.inbox}
+    if args.student_service:
+        urls["student-service"] = args.student_service
     rewriter = guide.Rewriter(urls, env_seconds("TP_MAX_DURATION", "3s"))
 
     print("\n== waiting for the lab")
-    wait_for_lab(prom, pages, env_seconds("TP_MAX_WINDOW", "5m"))
+    wait_for_lab(prom, pages, env_seconds("TP_MAX_WINDOW", "5m"), args.student)
 
     print("\n== PromQL queries and check: comments, on the calm lab")
     for path, page in pages:
@@ -326,17 +344,27 @@ def run(paths):
         if not token:
             raise Failure("compose.yaml gives the server no OBSLAB_ADMIN_TOKEN")
         loadgen_args = compose_loadgen_args(ROOT)
+        student_args = compose_student_loadgen_args(ROOT) if flask_installed() else None
         say("the lab on 127.0.0.1: server (compose.yaml's environment: "
             f"{' '.join(server_env)}), inbox, Alertmanager, Prometheus, "
             f"obslab-loadgen {' '.join(loadgen_args)} (compose.yaml's command)")
-        pieces = lab.whole(server_env=server_env, loadgen_args=loadgen_args)
+        if student_args is None:
+            print("  Flask or prometheus_client does not import: séance 9's service does not "
+                  "run, its queries find nothing (pip install flask prometheus_client)")
+        else:
+            print("  and the profile instrumentation: séance 9's solution, student-loadgen "
+                  + " ".join(student_args))
+        pieces = lab.whole(server_env=server_env, loadgen_args=loadgen_args,
+                           student_loadgen_args=student_args)
         print("  " + ", ".join(f"{name} {s.addr}" for name, s in pieces.items()))
 
         say("the guide on the live lab")
         args = SimpleNamespace(bin=str(lab.bin), work=str(lab.work), token=token,
                                **{name: pieces[name].url for name in
                                   ("server", "prometheus", "alertmanager", "inbox")},
-                               expect=expect)
+                               expect=expect, student=student_args is not None,
+                               student_service=pieces.get("student-service") and
+                               pieces["student-service"].url)
         if run_guide(args, pages) != 0:
             raise Failure("the guide does not hold on the live lab (FILE:LINE above)")
         lab.alive()

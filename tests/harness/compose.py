@@ -4,11 +4,13 @@ list, its `environment:` map and its `image:`, with `${VAR:-default}`
 interpolated as compose does it.
 
   services(text)           {service: {"command": [...], "environment": {...},
-                           "image": str}} of a compose file (read by PyYAML)
+                           "image": str, "profiles": [...]}} of a compose
+                           file (read by PyYAML)
   interpolate(value, env)  ${VAR}, ${VAR:-default}, ${VAR-default}, $$
 
 Only the shapes compose.yaml uses are read: a list under `command:`, a
-`KEY: value` map under `environment:`; anything else under those keys
+`KEY: value` map under `environment:`, a list under `profiles:` (empty for
+a service every `compose up` starts); anything else under those keys
 (`KEY=value` items, a command string) is refused.
 """
 
@@ -46,7 +48,7 @@ def interpolate(value, env=None):
 
 def services(text, env=None):
     """The services of a compose file: their command list, environment map
-    and image, interpolated. Values compose leaves to the shell (`KEY:` with
+    and image, interpolated, and their profiles. Values compose leaves to the shell (`KEY:` with
     nothing after it) come out as None."""
     try:
         doc = yaml.safe_load(text) or {}
@@ -68,5 +70,6 @@ def services(text, env=None):
             "environment": {k: None if v is None else interpolate(str(v), env)
                             for k, v in environment.items()},
             "image": None if image is None else interpolate(str(image), env),
+            "profiles": [str(p) for p in service.get("profiles") or []],
         }
     return out

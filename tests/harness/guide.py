@@ -277,7 +277,8 @@ def unwrap_compose(argv):
 
 
 _GRAFANA = re.compile(r"\b(?:localhost|127\.0\.0\.1|grafana):3000\b")
-_COMPOSE_HOST = re.compile(r"\b(?:server|loadgen|prometheus|alertmanager|inbox):\d+\b")
+_COMPOSE_HOST = re.compile(
+    r"\b(?:student-service|server|loadgen|prometheus|alertmanager|inbox):\d+\b")
 
 
 def help_only_reason(code, via):
@@ -326,7 +327,8 @@ def shell_commands(lines, first_line):
 # --------------------------------------------------------------- rewriting ---
 
 # The compose lab's published ports (compose.yaml), by role.
-PUBLISHED = {"server": 5000, "prometheus": 9090, "alertmanager": 9093, "inbox": 9095}
+PUBLISHED = {"server": 5000, "prometheus": 9090, "alertmanager": 9093, "inbox": 9095,
+             "student-service": 8000}
 _UNITS = {"ms": 0.001, "s": 1, "sec": 1, "secs": 1, "m": 60, "min": 60, "mins": 60,
           "h": 3600, "hr": 3600, "hrs": 3600}
 _HUMANTIME = re.compile(r"\s*(?:(\d+(?:\.\d+)?)\s*(ms|secs?|s|mins?|m|hrs?|h)\s*)+")

@@ -22,6 +22,7 @@ a Failure. The binaries are OBSLAB_BIN_DIR's, else built by cargo
 """
 
 import grp
+import importlib.util
 import os
 import pwd
 import shutil
@@ -42,6 +43,16 @@ ROOT = Path(__file__).resolve().parents[2]
 Service = namedtuple("Service", "proc addr url")
 
 _PACKAGES = {"obslab": "obslab-lab"}
+
+# Séance 9 of the TP: the Flask service students instrument, and its solution.
+STUDENT_SKELETON = ROOT / "docs/tp/fichiers/service"
+STUDENT_SOLUTION = ROOT / "docs/tp/fichiers/corrige/service"
+
+
+def flask_installed():
+    """Whether Flask and prometheus_client import here (the service of
+    séance 9: `pip install flask prometheus_client`)."""
+    return all(importlib.util.find_spec(m) for m in ("flask", "prometheus_client"))
 
 
 def say(message, started=[time.monotonic()]):  # noqa: B006 (the script's start)
@@ -189,6 +200,18 @@ class Lab:
             self.wait_http(f"{name} /metrics", url + "/metrics", 30)
         return Service(proc, metrics, url)
 
+    def student_service(self, folder=STUDENT_SOLUTION, name="student-service"):
+        """The Flask service of séance 9 of the TP (`python3 app.py` in
+        `folder`: the solution by default, the skeleton with
+        STUDENT_SKELETON) on a free 127.0.0.1 port, its home page answering."""
+        port = procs.free_port()
+        proc = self.start(name, [sys.executable, "app.py"], cwd=folder,
+                          env={"HOST": "127.0.0.1", "PORT": str(port),
+                               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"})
+        url = f"http://127.0.0.1:{port}"
+        self.wait_http(f"{name} /", url + "/", 30)
+        return Service(proc, f"127.0.0.1:{port}", url)
+
     def alertmanager(self, inbox, speed=1, name="alertmanager"):
         """Alertmanager (ALERTMANAGER, Debian's prometheus-alertmanager)
         running the project's alertmanager.yml pointed at `inbox`, ready."""
@@ -209,7 +232,8 @@ class Lab:
         """Prometheus (PROMETHEUS) running the project's prometheus.yml with
         `jobs` ({job: address or [addresses]}; its own job added) pointed at
         this lab, the rules of `rules` (default: prometheus/rules), checked
-        by promtool first; ready."""
+        by promtool first; ready. The optional job student-service has no
+        target unless `jobs` gives it one, as in compose without its profile."""
         exe = os.environ.get("PROMETHEUS", "prometheus")
         folder = self.work / "prometheus"
         (folder / "rules").mkdir(parents=True, exist_ok=True)
@@ -219,7 +243,8 @@ class Lab:
         config = folder / "prometheus.yml"
         config.write_text(promconfig.local_config(
             (ROOT / "prometheus/prometheus.yml").read_text(encoding="utf-8"),
-            {"prometheus": addr, **jobs}, alertmanager and alertmanager.addr, global_),
+            {"prometheus": addr, "student-service": [], **jobs},
+            alertmanager and alertmanager.addr, global_),
             encoding="utf-8")
         check = subprocess.run([os.environ.get("PROMTOOL", "promtool"), "check", "config",
                                 str(config)], capture_output=True, text=True)
@@ -282,19 +307,28 @@ http {{
         access.touch()
         return ports, access
 
-    def whole(self, server_args=(), server_env=None, loadgen_args=()):
+    def whole(self, server_args=(), server_env=None, loadgen_args=(), student_loadgen_args=None):
         """The compose lab on 127.0.0.1: server, inbox, Alertmanager,
-        Prometheus (every job pointed here), and the load generator last.
-        {piece: Service}."""
+        Prometheus (every job pointed here), and the load generator last;
+        with `student_loadgen_args` (a list), the profile `instrumentation`
+        too: the solution of séance 9 (job student-service) and a load
+        generator with those arguments driving it. {piece: Service}."""
         server = self.server(args=server_args, env=server_env)
         inbox = self.inbox()
         am = self.alertmanager(inbox)
         loadgen_addr = f"127.0.0.1:{procs.free_port()}"
-        prom = self.prometheus({"obslab-server": server.addr, "obslab-loadgen": loadgen_addr,
-                                "obslab-inbox": inbox.addr}, alertmanager=am)
-        loadgen = self.loadgen(server.url, loadgen_args, metrics=loadgen_addr)
-        return {"server": server, "inbox": inbox, "alertmanager": am, "prometheus": prom,
-                "loadgen": loadgen}
+        jobs = {"obslab-server": server.addr, "obslab-loadgen": loadgen_addr,
+                "obslab-inbox": inbox.addr}
+        pieces = {"server": server, "inbox": inbox, "alertmanager": am}
+        if student_loadgen_args is not None:
+            pieces["student-service"] = self.student_service()
+            jobs["student-service"] = pieces["student-service"].addr
+        pieces["prometheus"] = self.prometheus(jobs, alertmanager=am)
+        if student_loadgen_args is not None:
+            pieces["student-loadgen"] = self.loadgen(pieces["student-service"].url,
+                                                     student_loadgen_args, name="student-loadgen")
+        pieces["loadgen"] = self.loadgen(server.url, loadgen_args, metrics=loadgen_addr)
+        return pieces
 
     # ----------------------------------------------------------- the CLI ---
 

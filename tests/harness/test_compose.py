@@ -4,6 +4,8 @@ images, interpolated as compose does."""
 import unittest
 from pathlib import Path
 
+import yaml
+
 from harness import Failure, compose
 
 SAMPLE = """\
@@ -29,6 +31,9 @@ services:
   inbox:
     entrypoint: ["/usr/local/bin/obslab"]
     command: ["inbox"]
+  optional:
+    profiles: ["extra"]
+    image: ${PYTHON_IMAGE:-python:3}
 
 volumes:
   data:
@@ -52,7 +57,9 @@ class Interpolation(unittest.TestCase):
 class Services(unittest.TestCase):
     def test_commands_environments_and_images(self):
         s = compose.services(SAMPLE, env={"LOADGEN_RATE": "50"})
-        self.assertEqual(set(s), {"server", "loadgen", "inbox"})
+        self.assertEqual(set(s), {"server", "loadgen", "inbox", "optional"})
+        self.assertEqual(s["optional"]["profiles"], ["extra"])
+        self.assertEqual(s["server"]["profiles"], [])
         self.assertEqual(s["server"]["image"], "obslab/server:latest")
         self.assertEqual(s["server"]["environment"], {
             "OBSLAB_LISTEN": "0.0.0.0:5000", "OBSLAB_ADMIN_TOKEN": "change-me",
@@ -74,6 +81,34 @@ class Services(unittest.TestCase):
         self.assertTrue(any(a.startswith("--target=") for a in s["loadgen"]["command"]))
         self.assertTrue(s["server"]["environment"]["OBSLAB_ADMIN_TOKEN"])
         self.assertEqual(s["inbox"]["image"], s["server"]["image"])
+
+    def test_the_instrumentation_profile(self):
+        """Séance 9's service and its load generator start only with the
+        profile; the service runs the official python image on the skeleton
+        (its requirements pinned), published on 127.0.0.1; the load
+        generator drives it with the lab's own image."""
+        root = Path(__file__).resolve().parents[2]
+        text = (root / "compose.yaml").read_text(encoding="utf-8")
+        s = compose.services(text, env={})
+        optional = {name for name, svc in s.items() if svc["profiles"]}
+        self.assertEqual(optional, {"student-service", "student-loadgen"})
+        for name in optional:
+            self.assertEqual(s[name]["profiles"], ["instrumentation"])
+        self.assertRegex(s["student-service"]["image"], r"^python:3\.\d+-slim$")
+        self.assertEqual(compose.services(text, env={"PYTHON_IMAGE": "local/py:1"})
+                         ["student-service"]["image"], "local/py:1")
+        self.assertEqual(s["student-loadgen"]["image"], s["loadgen"]["image"])
+        self.assertIn("--target=http://student-service:8000", s["student-loadgen"]["command"])
+        raw = yaml.safe_load(text)["services"]["student-service"]
+        self.assertEqual([compose.interpolate(p, {}) for p in raw["ports"]],
+                         ["127.0.0.1:8000:8000"])
+        mount = compose.interpolate(raw["volumes"][0], {})
+        self.assertEqual(mount, "./docs/tp/fichiers/service:/service:ro")
+        for folder in ("docs/tp/fichiers/service", "docs/tp/fichiers/corrige/service"):
+            pins = (root / folder / "requirements.txt").read_text(encoding="utf-8").split()
+            self.assertEqual([p for p in pins if "==" in p],
+                             ["flask==3.1.3", "prometheus_client==0.26.0"], folder)
+            self.assertTrue((root / folder / "app.py").is_file(), folder)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,11 @@ class LocalConfig(unittest.TestCase):
         self.assertNotIn("alertmanager:9093", out)
         self.assertEqual(out.count("127.0.0.1:9"), 2)
 
+    def test_an_empty_list_leaves_the_job_without_target(self):
+        doc = yaml.safe_load(local_config(SAMPLE, {"one": []}))
+        self.assertEqual(job(doc, "one")["static_configs"], [{"targets": []}])
+        self.assertNotIn("dns_sd_configs", job(doc, "one"))
+
     def test_an_unknown_job_is_named(self):
         with self.assertRaisesRegex(Failure, "no job three"):
             local_config(SAMPLE, {"three": "127.0.0.1:1"})
@@ -68,7 +73,8 @@ class LocalConfig(unittest.TestCase):
     def test_the_project_file_runs_every_job_locally(self):
         text = (ROOT / "prometheus/prometheus.yml").read_text(encoding="utf-8")
         jobs = {j: f"127.0.0.1:{i}" for i, j in enumerate(
-            ["prometheus", "obslab-server", "obslab-loadgen", "alertmanager", "obslab-inbox"], 1)}
+            ["prometheus", "obslab-server", "obslab-loadgen", "alertmanager", "obslab-inbox",
+             "student-service"], 1)}
         out = local_config(text, jobs, alertmanager="127.0.0.1:4")
         self.assertNotIn("_sd_configs", out)
         doc = yaml.safe_load(out)
