@@ -103,7 +103,7 @@ def recherche():
 # une application WSGI (make_wsgi_app) ; la monter devant celle de Flask :
 #   from werkzeug.middleware.dispatcher import DispatcherMiddleware
 #   app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/metrics": make_wsgi_app()})
-# Ainsi, /metrics ne passe pas par les crochets ci-dessus : le service ne se
+# Ainsi, /metrics ne passe pas par les fonctions ci-dessus : le service ne se
 # compte pas lui-même quand Prometheus le lit.
 
 if __name__ == "__main__":

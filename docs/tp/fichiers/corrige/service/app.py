@@ -1,7 +1,7 @@
 """TP, séance 9 : le corrigé du service instrumenté (docs/tp/fr/corrige-09.md).
 
-Le fichier de l'exercice (docs/tp/fichiers/service/app.py), chaque « À FAIRE »
-fait : comparez-les avec
+Le fichier de l'exercice (docs/tp/fichiers/service/app.py), dont chaque
+« À FAIRE » est complété ; comparez les deux fichiers avec
 
   diff -u docs/tp/fichiers/service/app.py docs/tp/fichiers/corrige/service/app.py
 
@@ -99,7 +99,7 @@ def recherche():
 
 
 # (4) /metrics servi par prometheus_client, devant Flask : les lectures de
-# Prometheus ne passent pas par les crochets et ne se comptent pas.
+# Prometheus ne passent pas par les fonctions ci-dessus et ne se comptent pas.
 app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/metrics": make_wsgi_app()})
 
 if __name__ == "__main__":
