@@ -1,9 +1,10 @@
 # obslab images, one target per service:
 #
-#   docker build --target server  -t obslab/server  .   (obslab-server and obslab)
-#   docker build --target loadgen -t obslab/loadgen .
+#   docker build --target server  -t obslab-server:dev  .   (obslab-server and obslab)
+#   docker build --target loadgen -t obslab-loadgen:dev .
 #
-# (compose.yaml builds both.) Written for the legacy builder and BuildKit
+# (compose.yaml builds both; .github/workflows/release.yml builds both for
+# linux/amd64 and linux/arm64 and publishes them.) Written for the legacy builder and BuildKit
 # alike: no `# syntax=` line (no frontend image to pull) and no RUN --mount.
 #
 # The binaries are linked statically against glibc (crt-static), so the

@@ -3,9 +3,9 @@
 # network cannot pull them on every machine.
 #
 #   scripts/lab-images.sh save [--fast] FILE
-#                                     on the teacher's machine, images built
-#                                     and pulled (docker compose build; docker
-#                                     compose pull); --fast compresses about
+#                                     on the teacher's machine, images pulled
+#                                     (docker compose pull) or built (docker
+#                                     compose build); --fast compresses about
 #                                     twice as fast (gzip -1), a little larger
 #   scripts/lab-images.sh load FILE   on each student's machine
 #   scripts/lab-images.sh list        the images, one a line

@@ -142,10 +142,11 @@ def check_job(doc):
 
 def check_against_help(docs, bin_dir):
     """Every flag and variable the manifests give a binary, in its --help."""
-    binaries = {"obslab/server": "obslab-server", "obslab/loadgen": "obslab-loadgen"}
+    # The release's repositories (ghcr.io/OWNER/obslab-server) or a copy.
+    binaries = {"obslab-server": "obslab-server", "obslab-loadgen": "obslab-loadgen"}
     for _, template in pod_templates(docs):
         for c in template["spec"]["containers"]:
-            binary = binaries.get(c["image"].split(":")[0])
+            binary = binaries.get(c["image"].split(":")[0].rsplit("/", 1)[-1])
             if not binary:
                 raise Problem(f"container {c['name']}: unknown image {c['image']}")
             helptext = subprocess.run([str(Path(bin_dir) / binary), "--help"], check=True,

@@ -14,7 +14,7 @@ x-build-args: &build-args
 
 services:
   server:
-    image: ${OBSLAB_SERVER_IMAGE:-obslab/server:latest}
+    image: ${OBSLAB_SERVER_IMAGE:-ghcr.io/obslab/obslab-server:0.1.0}
     environment:
       OBSLAB_LISTEN: 0.0.0.0:5000
       OBSLAB_ADMIN_TOKEN: ${OBSLAB_ADMIN_TOKEN:-change-me}
@@ -60,7 +60,7 @@ class Services(unittest.TestCase):
         self.assertEqual(set(s), {"server", "loadgen", "inbox", "optional"})
         self.assertEqual(s["optional"]["profiles"], ["extra"])
         self.assertEqual(s["server"]["profiles"], [])
-        self.assertEqual(s["server"]["image"], "obslab/server:latest")
+        self.assertEqual(s["server"]["image"], "ghcr.io/obslab/obslab-server:0.1.0")
         self.assertEqual(s["server"]["environment"], {
             "OBSLAB_LISTEN": "0.0.0.0:5000", "OBSLAB_ADMIN_TOKEN": "change-me",
             "OBSLAB_SCENARIO": None, "QUOTED": "a b"})
