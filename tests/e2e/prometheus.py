@@ -34,7 +34,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import Failure  # noqa: E402  (tests/harness/)
+from harness import Failure, rules  # noqa: E402  (tests/harness/)
 from harness.lab import ROOT, Lab, binaries, bundle, main, require, say  # noqa: E402
 
 ACCEPTED = ("text/plain; version=0.0.4", "text/plain;version=0.0.4", "application/openmetrics-text")
@@ -79,7 +79,11 @@ def run():
                      'min(count_over_time(up[1m])) >= 2',
                      'sum(rate(flask_requests_total[1m])) > 0',
                      'sum(rate(loadgen_requests_total[1m])) > 0',
-                     'sum(rate(flask_errors_total{error_type="timeout"}[1m])) > 0']:
+                     'sum(rate(flask_errors_total{error_type="timeout"}[1m])) > 0',
+                     # Panels read recorded series (the SLO row): every
+                     # recording rule has been evaluated on that data.
+                     *(f"count({name}) > 0"
+                       for name in rules.recorded_names(ROOT / "prometheus/rules"))]:
             lab.wait_until(expr, lambda e=expr: bundle("query", prom, e, check=False)[0] == 0,
                            90, poll=1)
 

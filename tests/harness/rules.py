@@ -43,6 +43,17 @@ def load_rules(text, name):
     return doc
 
 
+def recorded_names(src):
+    """The series names the recording rules of `src` (a folder or a file)
+    write, sorted, each once."""
+    names = set()
+    for path in rule_files(src):
+        doc = load_rules(path.read_text(encoding="utf-8"), path.name)
+        names.update(rule["record"] for group in doc["groups"]
+                     for rule in group.get("rules") or [] if "record" in rule)
+    return sorted(names)
+
+
 def alert_rules(src):
     """{alert name: its rule (a dict)} of the rule files of `src`."""
     found = {}

@@ -89,6 +89,19 @@ class Compression(unittest.TestCase):
             with self.assertRaisesRegex(Failure, "no rule file"):
                 rules.compress(Path(d) / "empty", dst, 10)
 
+    def test_recorded_names_once_each_alerts_left_out(self):
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "a.yml").write_text(
+                "groups:\n  - name: g\n    rules:\n"
+                "      - record: job:x:rate5m\n        expr: rate(x[5m])\n"
+                "      - record: job:x:rate5m\n        labels: {w: b}\n        expr: rate(x[1m])\n"
+                "      - alert: A\n        expr: job:x:rate5m > 1\n"
+                "  - name: empty\n    rules:\n")
+            Path(d, "b.yml").write_text(
+                "groups:\n  - name: h\n    rules:\n"
+                "      - record: instance:y:ratio\n        expr: y / z\n")
+            self.assertEqual(rules.recorded_names(d), ["instance:y:ratio", "job:x:rate5m"])
+
 
 class Timeline(unittest.TestCase):
     SCENARIO = {"phases": [{"name": "calm", "duration": "1m", "duration_seconds": 60.0},
